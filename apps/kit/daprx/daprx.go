@@ -1,0 +1,157 @@
+// Package daprx is the one way the services talk to their Dapr sidecar over
+// HTTP: service invocation, publishing, state transactions (the transactional
+// outbox), configuration, and the pub/sub delivery envelope.
+package daprx
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Client calls one sidecar's HTTP API.
+type Client struct {
+	base string
+	http *http.Client
+}
+
+// New returns a client for the sidecar at base (e.g. http://127.0.0.1:3500).
+func New(base string) *Client {
+	return &Client{base: base, http: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// RemoteError is a non-2xx answer from the invoked app, with the code from the
+// contract's error envelope when it sent one.
+type RemoteError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *RemoteError) Error() string {
+	return fmt.Sprintf("remote answered %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Invoke calls method on app through the sidecar, sending in as JSON (unless
+// nil) and decoding a 2xx body into out (unless nil).
+func (c *Client) Invoke(ctx context.Context, app, httpMethod, method string, in, out any) error {
+	return c.do(ctx, httpMethod, "/v1.0/invoke/"+url.PathEscape(app)+"/method/"+method, in, out)
+}
+
+// Publish sends v as JSON to topic on the pub/sub component.
+func (c *Client) Publish(ctx context.Context, pubsub, topic string, v any) error {
+	return c.do(ctx, http.MethodPost, "/v1.0/publish/"+url.PathEscape(pubsub)+"/"+url.PathEscape(topic), v, nil)
+}
+
+// Upsert is one upsert in a state transaction; its value is stored as JSON.
+type Upsert struct {
+	Key   string
+	Value any
+}
+
+// Transact upserts all items in one state transaction on store. On a store
+// configured for the transactional outbox, each upsert is also published,
+// exactly when the transaction commits.
+func (c *Client) Transact(ctx context.Context, store string, items ...Upsert) error {
+	type request struct {
+		Key      string            `json:"key"`
+		Value    any               `json:"value"`
+		Metadata map[string]string `json:"metadata"`
+	}
+	type op struct {
+		Operation string  `json:"operation"`
+		Request   request `json:"request"`
+	}
+	ops := make([]op, len(items))
+	for i, it := range items {
+		ops[i] = op{Operation: "upsert", Request: request{Key: it.Key, Value: it.Value,
+			Metadata: map[string]string{"contentType": "application/json"}}}
+	}
+	return c.do(ctx, http.MethodPost, "/v1.0/state/"+url.PathEscape(store)+"/transaction",
+		map[string]any{"operations": ops}, nil)
+}
+
+// WaitReady blocks until the sidecar reports its outbound APIs ready, or ctx ends.
+func (c *Client) WaitReady(ctx context.Context) error {
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1.0/healthz/outbound", nil)
+		resp, err := c.http.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sidecar at %s not ready: %w", c.base, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tp, ok := ctx.Value(traceparentKey{}).(string); ok && tp != "" {
+		req.Header.Set("traceparent", tp)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		re := &RemoteError{Status: resp.StatusCode, Message: string(data)}
+		var env struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if json.Unmarshal(data, &env) == nil && env.Error.Code != "" {
+			re.Code, re.Message = env.Error.Code, env.Error.Message
+		}
+		return fmt.Errorf("%s %s: %w", method, path, re)
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+type traceparentKey struct{}
+
+// WithTraceparent carries an incoming W3C traceparent to outgoing sidecar calls.
+func WithTraceparent(ctx context.Context, tp string) context.Context {
+	return context.WithValue(ctx, traceparentKey{}, tp)
+}
+
+// IsRemote reports whether err is a RemoteError with the given status (and
+// code, when code is not empty).
+func IsRemote(err error, status int, code string) bool {
+	var re *RemoteError
+	return errors.As(err, &re) && re.Status == status && (code == "" || re.Code == code)
+}
