@@ -1,0 +1,358 @@
+// Package postgres stores reports, cases, jurors and policies in the report
+// service's own PostgreSQL database.
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/govern/kit/httpx"
+	"github.com/govern/kit/pg"
+	"github.com/govern/report/app"
+	"github.com/govern/report/domain"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations is the schema's goose migrations.
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrationFiles, "migrations")
+	return sub
+}
+
+// Repo implements app.Repository.
+type Repo struct{ db *pgxpool.Pool }
+
+// New returns a repository on db.
+func New(db *pgxpool.Pool) *Repo { return &Repo{db: db} }
+
+var _ app.Repository = (*Repo)(nil)
+
+func newID(prefix string) string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func (r *Repo) StoredPolicies(ctx context.Context) ([]domain.Policy, error) {
+	rows, err := r.db.Query(ctx, `SELECT body FROM policies ORDER BY kind`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Policy, error) {
+		var p domain.Policy
+		err := row.Scan(&p)
+		return p, err
+	})
+}
+
+func (r *Repo) SavePolicy(ctx context.Context, p domain.Policy) error {
+	_, err := r.db.Exec(ctx, `INSERT INTO policies (kind, body, updated_at) VALUES ($1, $2, now())
+		ON CONFLICT (kind) DO UPDATE SET body = EXCLUDED.body, updated_at = now()`, p.Kind, p)
+	return err
+}
+
+func (r *Repo) ReportByKey(ctx context.Context, key string) (app.Receipt, bool, error) {
+	var rc app.Receipt
+	err := r.db.QueryRow(ctx, `SELECT r.id, r.case_id, c.status FROM reports r JOIN cases c ON c.id = r.case_id
+		WHERE r.idempotency_key = $1`, key).Scan(&rc.ReportID, &rc.CaseID, &rc.Status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return app.Receipt{}, false, nil
+	}
+	return rc, err == nil, err
+}
+
+// FileReport joins the target's open case or opens one. Two first reports of
+// a target racing meet at the one-open-case index; the loser retries and joins.
+func (r *Repo) FileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, now time.Time) (app.Receipt, bool, error) {
+	for attempt := 0; ; attempt++ {
+		rc, newCase, err := r.fileReport(ctx, key, rep, policy, now)
+		if pg.IsUniqueViolation(err, "cases_one_open_per_target") && attempt < 3 {
+			continue
+		}
+		if pg.IsUniqueViolation(err, "reports_idempotency_key_key") {
+			return app.Receipt{}, false, nil // the caller reads the winner's receipt
+		}
+		if pg.IsUniqueViolation(err, "reports_one_per_reporter_and_case") {
+			return app.Receipt{}, false, domain.ErrAlreadyReported
+		}
+		return rc, newCase, err
+	}
+}
+
+func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, now time.Time) (app.Receipt, bool, error) {
+	tx, err := r.db.Begin(ctx)
+	if err != nil {
+		return app.Receipt{}, false, err
+	}
+	defer tx.Rollback(ctx)
+
+	rc := app.Receipt{ReportID: newID("r_")}
+	newCase := false
+	err = tx.QueryRow(ctx, `SELECT id, status FROM cases
+		WHERE target_kind = $1 AND target_id = $2 AND status IN ('pending', 'voting') FOR UPDATE`,
+		rep.Target.Kind, rep.Target.ID).Scan(&rc.CaseID, &rc.Status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		newCase = true
+		rc.CaseID, rc.Status = newID("c_"), domain.StatusPending
+		_, err = tx.Exec(ctx, `INSERT INTO cases (id, target_kind, target_id, target_owner, reason, status, policy, deadline, created_at)
+			VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)`,
+			rc.CaseID, rep.Target.Kind, rep.Target.ID, rep.Target.OwnerID, rep.Reason, policy,
+			domain.Deadline(now, policy), now)
+	}
+	if err != nil {
+		return app.Receipt{}, false, fmt.Errorf("find or open case: %w", err)
+	}
+	var idemKey *string
+	if key != "" {
+		idemKey = &key
+	}
+	evidence := rep.Evidence
+	if evidence == nil {
+		evidence = []string{}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO reports (id, idempotency_key, reporter_id, case_id, target_kind, target_id, target_owner, reason, evidence, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		rc.ReportID, idemKey, rep.ReporterID, rc.CaseID, rep.Target.Kind, rep.Target.ID, rep.Target.OwnerID,
+		rep.Reason, evidence, now); err != nil {
+		return app.Receipt{}, false, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE cases SET report_count = report_count + 1 WHERE id = $1`, rc.CaseID); err != nil {
+		return app.Receipt{}, false, err
+	}
+	return rc, newCase, tx.Commit(ctx)
+}
+
+func (r *Repo) Report(ctx context.Context, id string) (app.ReportView, error) {
+	var v app.ReportView
+	err := r.db.QueryRow(ctx, `SELECT r.id, r.reporter_id, r.target_kind, r.target_id, r.target_owner, r.reason, r.evidence,
+			r.case_id, c.status, r.created_at
+		FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.id = $1`, id).Scan(
+		&v.ID, &v.Report.ReporterID, &v.Report.Target.Kind, &v.Report.Target.ID, &v.Report.Target.OwnerID,
+		&v.Report.Reason, &v.Report.Evidence, &v.CaseID, &v.Status, &v.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return v, domain.ErrReportNotFound
+	}
+	return v, err
+}
+
+const caseColumns = `c.id, c.target_kind, c.target_id, c.target_owner, c.reason, c.status, c.policy, c.report_count,
+	c.deadline, c.created_at, c.decided_at, coalesce(c.tally_uphold, 0), coalesce(c.tally_reject, 0),
+	(SELECT count(*) FROM case_jurors j WHERE j.case_id = c.id AND j.state = 'voted'),
+	coalesce((SELECT array_agg(j.juror_id ORDER BY j.drawn_at, j.juror_id) FROM case_jurors j WHERE j.case_id = c.id), '{}')`
+
+func scanCase(row pgx.Row) (app.CaseView, error) {
+	var v app.CaseView
+	err := row.Scan(&v.ID, &v.Target.Kind, &v.Target.ID, &v.Target.OwnerID, &v.Reason, &v.Status, &v.Policy,
+		&v.ReportCount, &v.Deadline, &v.CreatedAt, &v.DecidedAt, &v.Tally.Uphold, &v.Tally.Reject,
+		&v.VotesCast, &v.Jurors)
+	return v, err
+}
+
+func (r *Repo) Case(ctx context.Context, id string) (app.CaseView, error) {
+	v, err := scanCase(r.db.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return v, domain.ErrCaseNotFound
+	}
+	return v, err
+}
+
+type cursor struct {
+	CreatedAt time.Time `json:"t"`
+	ID        string    `json:"i"`
+}
+
+func (r *Repo) ListCases(ctx context.Context, f app.CaseFilter) ([]app.CaseView, string, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Status != "" {
+		add("c.status = $%d", f.Status)
+	}
+	if f.Kind != "" {
+		add("c.target_kind = $%d", f.Kind)
+	}
+	if !f.CreatedAfter.IsZero() {
+		add("c.created_at > $%d", f.CreatedAfter)
+	}
+	if !f.CreatedBefore.IsZero() {
+		add("c.created_at < $%d", f.CreatedBefore)
+	}
+	if f.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+		var cur cursor
+		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.ID == "" {
+			return nil, "", httpx.BadRequest("cursor is not one this service issued")
+		}
+		args = append(args, cur.CreatedAt, cur.ID)
+		where = append(where, fmt.Sprintf("(c.created_at, c.id) < ($%d, $%d)", len(args)-1, len(args)))
+	}
+	q := `SELECT ` + caseColumns + ` FROM cases c`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit+1)
+	q += fmt.Sprintf(` ORDER BY c.created_at DESC, c.id DESC LIMIT $%d`, len(args))
+	rows, err := r.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.CaseView, error) { return scanCase(row) })
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(items) > f.Limit {
+		items = items[:f.Limit]
+		last := items[len(items)-1]
+		b, _ := json.Marshal(cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		next = base64.RawURLEncoding.EncodeToString(b)
+	}
+	return items, next, nil
+}
+
+func (r *Repo) Drawn(ctx context.Context, caseID, jurorID string) (bool, error) {
+	var drawn bool
+	err := r.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM case_jurors WHERE case_id = $1 AND juror_id = $2)`,
+		caseID, jurorID).Scan(&drawn)
+	return drawn, err
+}
+
+// RecordVote stores a juror's vote while the case is open. It holds the case
+// row shared so that closing the case (which locks it exclusively) and a vote
+// never interleave: a vote either counts in the tally or is refused.
+func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) error {
+	tx, err := r.db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	var status string
+	err = tx.QueryRow(ctx, `SELECT status FROM cases WHERE id = $1 FOR SHARE`, caseID).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.ErrCaseNotFound
+	}
+	if err != nil {
+		return err
+	}
+	var state string
+	err = tx.QueryRow(ctx, `SELECT state FROM case_jurors WHERE case_id = $1 AND juror_id = $2 FOR UPDATE`,
+		caseID, jurorID).Scan(&state)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return domain.ErrNotJuror
+	case err != nil:
+		return err
+	case state == "voted":
+		return domain.ErrAlreadyVoted
+	case state == "released":
+		return domain.ErrJurorReleased
+	case domain.Closed(status):
+		return domain.ErrCaseClosed
+	}
+	if _, err := tx.Exec(ctx, `UPDATE case_jurors SET state = 'voted', decision = $3, comment = nullif($4, ''), voted_at = $5
+		WHERE case_id = $1 AND juror_id = $2`, caseID, jurorID, decision, comment, now); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func (r *Repo) RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]app.RoundInput, error) {
+	rows, err := r.db.Query(ctx, `SELECT id, policy, created_at, deadline FROM cases
+		WHERE round_started_at IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2`, createdBefore, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.RoundInput, error) {
+		var in app.RoundInput
+		err := row.Scan(&in.CaseID, &in.Policy, &in.CreatedAt, &in.Deadline)
+		return in, err
+	})
+}
+
+func (r *Repo) MarkRoundStarted(ctx context.Context, caseID string, now time.Time) error {
+	_, err := r.db.Exec(ctx, `UPDATE cases SET round_started_at = $2 WHERE id = $1 AND round_started_at IS NULL`, caseID, now)
+	return err
+}
+
+func (r *Repo) Reporters(ctx context.Context, caseID string) ([]string, error) {
+	rows, err := r.db.Query(ctx, `SELECT reporter_id FROM reports WHERE case_id = $1 ORDER BY created_at`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time) error {
+	tx, err := r.db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	for _, j := range jurors {
+		if _, err := tx.Exec(ctx, `INSERT INTO case_jurors (case_id, juror_id, state, drawn_at, deadline)
+			VALUES ($1, $2, 'drawn', $3, $4) ON CONFLICT DO NOTHING`, caseID, j, drawnAt, deadline); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE cases SET status = 'voting' WHERE id = $1 AND status = 'pending'`, caseID); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// CloseCase decides the case from the votes recorded in this database, under
+// an exclusive lock on the case row; a closed case returns what was decided.
+func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time) (app.Decision, error) {
+	tx, err := r.db.Begin(ctx)
+	if err != nil {
+		return app.Decision{}, err
+	}
+	defer tx.Rollback(ctx)
+	c, err := scanCase(tx.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.id = $1 FOR UPDATE`, caseID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return app.Decision{}, domain.ErrCaseNotFound
+	}
+	if err != nil {
+		return app.Decision{}, err
+	}
+	rows, err := tx.Query(ctx, `SELECT juror_id, decision FROM case_jurors
+		WHERE case_id = $1 AND state = 'voted' ORDER BY voted_at, juror_id`, caseID)
+	if err != nil {
+		return app.Decision{}, err
+	}
+	votes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[app.Vote])
+	if err != nil {
+		return app.Decision{}, err
+	}
+	d := app.Decision{CaseID: caseID, Target: c.Target, Votes: votes, Jurors: c.Jurors}
+	if domain.Closed(c.Status) {
+		d.Decision, d.DecidedAt, d.Tally = c.Status, *c.DecidedAt, c.Tally
+		return d, nil
+	}
+	for _, v := range votes {
+		d.Tally.Add(v.Decision)
+	}
+	d.Decision, d.DecidedAt = domain.Outcome(d.Tally, c.Policy), now
+	if _, err := tx.Exec(ctx, `UPDATE cases SET status = $2, decided_at = $3, tally_uphold = $4, tally_reject = $5 WHERE id = $1`,
+		caseID, d.Decision, now, d.Tally.Uphold, d.Tally.Reject); err != nil {
+		return app.Decision{}, err
+	}
+	return d, tx.Commit(ctx)
+}

@@ -1,0 +1,363 @@
+// Package app holds the report service's use cases. It speaks to storage, the
+// workflow engine, the reviewer service and the outbox through the interfaces
+// declared here; adapters implement them.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/govern/report/domain"
+)
+
+// Receipt is what a reporter gets back for a report.
+type Receipt struct {
+	ReportID string `json:"report_id"`
+	CaseID   string `json:"case_id"`
+	Status   string `json:"status"`
+}
+
+// ReportView is a stored report with its case's status.
+type ReportView struct {
+	ID        string
+	Report    domain.Report
+	CaseID    string
+	Status    string
+	CreatedAt time.Time
+}
+
+// Vote is one juror's recorded vote.
+type Vote struct {
+	JurorID  string `json:"juror_id"`
+	Decision string `json:"decision"`
+}
+
+// CaseView is a case as queries show it.
+type CaseView struct {
+	ID          string
+	Target      domain.Target
+	Reason      string
+	Status      string
+	Policy      domain.Policy
+	ReportCount int
+	VotesCast   int
+	Deadline    time.Time
+	CreatedAt   time.Time
+	DecidedAt   *time.Time
+	Tally       domain.Tally
+	Jurors      []string
+}
+
+// CaseFilter selects cases for listing; zero fields match everything.
+type CaseFilter struct {
+	Status        string
+	Kind          string
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	Limit         int
+	Cursor        string
+}
+
+// RoundInput starts a case's vote round; it is the workflow's input.
+type RoundInput struct {
+	CaseID    string        `json:"case_id"`
+	Policy    domain.Policy `json:"policy"`
+	CreatedAt time.Time     `json:"created_at"`
+	Deadline  time.Time     `json:"deadline"`
+}
+
+// JuryRequest is what the reviewer service needs to draw jurors for a case.
+type JuryRequest struct {
+	DrawID   string        `json:"draw_id"`
+	CaseID   string        `json:"case_id"`
+	Size     int           `json:"size"`
+	Exclude  []string      `json:"exclude"`
+	Target   domain.Target `json:"target"`
+	Reason   string        `json:"reason"`
+	Deadline time.Time     `json:"deadline"`
+}
+
+// Decision is a closed case as published on the case-decided topic.
+type Decision struct {
+	CaseID    string        `json:"case_id"`
+	Target    domain.Target `json:"target"`
+	Decision  string        `json:"decision"`
+	DecidedAt time.Time     `json:"decided_at"`
+	Tally     domain.Tally  `json:"tally"`
+	Votes     []Vote        `json:"votes"`
+	Jurors    []string      `json:"jurors"`
+}
+
+// ErrPoolTooSmall means the reviewer service has too few eligible jurors now.
+var ErrPoolTooSmall = errors.New("juror pool too small")
+
+// Repository is the report database.
+type Repository interface {
+	StoredPolicies(ctx context.Context) ([]domain.Policy, error)
+	SavePolicy(ctx context.Context, p domain.Policy) error
+	// ReportByKey returns the receipt of the report filed under an idempotency key.
+	ReportByKey(ctx context.Context, key string) (Receipt, bool, error)
+	// FileReport stores a report, joining the target's open case or opening a
+	// new one with policy. newCase says whether the case was created.
+	FileReport(ctx context.Context, key string, r domain.Report, policy domain.Policy, now time.Time) (rc Receipt, newCase bool, err error)
+	Report(ctx context.Context, id string) (ReportView, error)
+	Case(ctx context.Context, id string) (CaseView, error)
+	ListCases(ctx context.Context, f CaseFilter) (items []CaseView, next string, err error)
+	// Drawn reports whether jurorID was drawn for the case.
+	Drawn(ctx context.Context, caseID, jurorID string) (bool, error)
+	RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) error
+	RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]RoundInput, error)
+	MarkRoundStarted(ctx context.Context, caseID string, now time.Time) error
+	// Reporters lists everyone who reported the case's target.
+	Reporters(ctx context.Context, caseID string) ([]string, error)
+	SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time) error
+	// CloseCase closes the case from the votes it holds (idempotently: a
+	// closed case returns its recorded decision).
+	CloseCase(ctx context.Context, caseID string, now time.Time) (Decision, error)
+}
+
+// Rounds is the workflow engine that runs one vote round per case.
+type Rounds interface {
+	Start(ctx context.Context, in RoundInput) error
+	Exists(ctx context.Context, caseID string) (bool, error)
+	RaiseVote(ctx context.Context, caseID string, v Vote) error
+}
+
+// Reviewer is the reviewer service.
+type Reviewer interface {
+	DrawJury(ctx context.Context, req JuryRequest) ([]string, error)
+	CloseTask(ctx context.Context, caseID, jurorID, reason string) error
+}
+
+// DecisionPublisher records a decision and publishes case-decided atomically.
+type DecisionPublisher interface {
+	PublishDecision(ctx context.Context, d Decision) error
+}
+
+// Service implements the use cases.
+type Service struct {
+	Repo      Repository
+	Rounds    Rounds
+	Reviewer  Reviewer
+	Publisher DecisionPublisher
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Policies returns every kind's current policy, defaults for kinds never set.
+func (s *Service) Policies(ctx context.Context) ([]domain.Policy, error) {
+	stored, err := s.Repo.StoredPolicies(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load policies: %w", err)
+	}
+	byKind := map[string]domain.Policy{}
+	for _, p := range stored {
+		byKind[p.Kind] = p
+	}
+	out := make([]domain.Policy, 0, len(domain.Kinds))
+	for _, k := range domain.Kinds {
+		p, ok := byKind[k]
+		if !ok {
+			p = domain.DefaultPolicy(k)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Policy returns the current policy for kind.
+func (s *Service) Policy(ctx context.Context, kind string) (domain.Policy, error) {
+	all, err := s.Policies(ctx)
+	if err != nil {
+		return domain.Policy{}, err
+	}
+	for _, p := range all {
+		if p.Kind == kind {
+			return p, nil
+		}
+	}
+	return domain.Policy{}, fmt.Errorf("%w: unknown kind %q", domain.ErrInvalidPolicy, kind)
+}
+
+// ChangePolicy validates and stores p; rounds already running keep theirs.
+func (s *Service) ChangePolicy(ctx context.Context, p domain.Policy) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if err := s.Repo.SavePolicy(ctx, p); err != nil {
+		return fmt.Errorf("save policy %s: %w", p.Kind, err)
+	}
+	s.Log.Info("policy changed", "kind", p.Kind, "jury_size", p.JurySize, "quorum", p.Quorum)
+	return nil
+}
+
+// SubmitReport files r. A known idempotency key returns the first receipt
+// (replayed=true) without any other check. A new case gets its round started.
+func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report) (rc Receipt, replayed bool, err error) {
+	if key != "" {
+		if rc, ok, err := s.Repo.ReportByKey(ctx, key); err != nil || ok {
+			return rc, ok, err
+		}
+	}
+	if err := r.Validate(); err != nil {
+		return Receipt{}, false, err
+	}
+	policy, err := s.Policy(ctx, r.Target.Kind)
+	if err != nil {
+		return Receipt{}, false, err
+	}
+	now := s.Now().UTC()
+	rc, newCase, err := s.Repo.FileReport(ctx, key, r, policy, now)
+	if err != nil {
+		return Receipt{}, false, err
+	}
+	if rc.ReportID == "" { // lost a race on the same idempotency key
+		rc, _, err = s.Repo.ReportByKey(ctx, key)
+		return rc, true, err
+	}
+	s.Log.Info("report filed", "report_id", rc.ReportID, "case_id", rc.CaseID, "new_case", newCase,
+		"kind", r.Target.Kind, "target_id", r.Target.ID)
+	if newCase {
+		in := RoundInput{CaseID: rc.CaseID, Policy: policy, CreatedAt: now, Deadline: domain.Deadline(now, policy)}
+		if err := s.startRound(ctx, in); err != nil {
+			// The case is stored; the round sweeper starts it shortly.
+			s.Log.Warn("start round deferred to sweeper", "case_id", rc.CaseID, "err", err)
+		}
+	}
+	return rc, false, nil
+}
+
+func (s *Service) startRound(ctx context.Context, in RoundInput) error {
+	if err := s.Rounds.Start(ctx, in); err != nil {
+		exists, xerr := s.Rounds.Exists(ctx, in.CaseID)
+		if xerr != nil || !exists {
+			return fmt.Errorf("start round for case %s: %w", in.CaseID, err)
+		}
+	}
+	return s.Repo.MarkRoundStarted(ctx, in.CaseID, s.Now().UTC())
+}
+
+// StartMissingRounds starts the round of every case whose start was lost to a
+// crash or an unavailable sidecar. It is safe to run on every replica.
+func (s *Service) StartMissingRounds(ctx context.Context) error {
+	pending, err := s.Repo.RoundsNotStarted(ctx, s.Now().UTC().Add(-2*time.Second), 100)
+	if err != nil {
+		return fmt.Errorf("list cases without a round: %w", err)
+	}
+	for _, in := range pending {
+		exists, err := s.Rounds.Exists(ctx, in.CaseID)
+		if err != nil {
+			return err
+		}
+		if exists {
+			err = s.Repo.MarkRoundStarted(ctx, in.CaseID, s.Now().UTC())
+		} else {
+			err = s.startRound(ctx, in)
+		}
+		if err != nil {
+			return err
+		}
+		s.Log.Info("round recovered", "case_id", in.CaseID, "already_running", exists)
+	}
+	return nil
+}
+
+// Report returns a report; only its reporter and operators may see it.
+func (s *Service) Report(ctx context.Context, id string) (ReportView, error) {
+	return s.Repo.Report(ctx, id)
+}
+
+// Case returns a case.
+func (s *Service) Case(ctx context.Context, id string) (CaseView, error) { return s.Repo.Case(ctx, id) }
+
+// Cases lists cases.
+func (s *Service) Cases(ctx context.Context, f CaseFilter) ([]CaseView, string, error) {
+	return s.Repo.ListCases(ctx, f)
+}
+
+// CheckVoter returns ErrCaseNotFound or ErrNotJuror unless jurorID was drawn
+// for the case.
+func (s *Service) CheckVoter(ctx context.Context, caseID, jurorID string) error {
+	if _, err := s.Repo.Case(ctx, caseID); err != nil {
+		return err
+	}
+	drawn, err := s.Repo.Drawn(ctx, caseID, jurorID)
+	if err != nil {
+		return fmt.Errorf("look up juror %s of case %s: %w", jurorID, caseID, err)
+	}
+	if !drawn {
+		return domain.ErrNotJuror
+	}
+	return nil
+}
+
+// CastVote records juror's vote and hands it to the case's round.
+func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comment string) error {
+	if err := domain.ValidateVote(decision, comment); err != nil {
+		return err
+	}
+	if err := s.Repo.RecordVote(ctx, caseID, jurorID, decision, comment, s.Now().UTC()); err != nil {
+		return err
+	}
+	s.Log.Info("vote recorded", "case_id", caseID, "juror_id", jurorID)
+	// The vote is durable; the round reads the database when it closes, so a
+	// failed hand-over delays the decision at most to the next wake-up.
+	if err := s.Rounds.RaiseVote(ctx, caseID, Vote{JurorID: jurorID, Decision: decision}); err != nil {
+		s.Log.Error("hand vote to round", "case_id", caseID, "juror_id", jurorID, "err", err)
+	}
+	if err := s.Reviewer.CloseTask(ctx, caseID, jurorID, "voted"); err != nil {
+		s.Log.Warn("close juror task", "case_id", caseID, "juror_id", jurorID, "err", err)
+	}
+	return nil
+}
+
+// DrawJury asks the reviewer service for the case's jury and records it.
+// ErrPoolTooSmall means: try again later.
+func (s *Service) DrawJury(ctx context.Context, caseID string) ([]string, error) {
+	c, err := s.Repo.Case(ctx, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("load case %s: %w", caseID, err)
+	}
+	if c.Status != domain.StatusPending {
+		return c.Jurors, nil // drawn before a retry of this step
+	}
+	reporters, err := s.Repo.Reporters(ctx, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("load reporters of case %s: %w", caseID, err)
+	}
+	now := s.Now().UTC()
+	deadline := now.Add(time.Duration(c.Policy.JurorTimeout))
+	if deadline.After(c.Deadline) {
+		deadline = c.Deadline
+	}
+	req := JuryRequest{
+		DrawID: caseID + "/jury", CaseID: caseID, Size: c.Policy.JurySize,
+		Exclude: reporters, Target: c.Target, Reason: c.Reason, Deadline: deadline,
+	}
+	jurors, err := s.Reviewer.DrawJury(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("draw jury for case %s: %w", caseID, err)
+	}
+	if err := s.Repo.SaveJury(ctx, caseID, jurors, now, deadline); err != nil {
+		return nil, fmt.Errorf("save jury for case %s: %w", caseID, err)
+	}
+	s.Log.Info("jury drawn", "case_id", caseID, "jurors", len(jurors))
+	return jurors, nil
+}
+
+// CloseCase closes the case from its recorded votes and publishes the decision.
+func (s *Service) CloseCase(ctx context.Context, caseID string) (Decision, error) {
+	d, err := s.Repo.CloseCase(ctx, caseID, s.Now().UTC())
+	if err != nil {
+		return Decision{}, fmt.Errorf("close case %s: %w", caseID, err)
+	}
+	if err := s.Publisher.PublishDecision(ctx, d); err != nil {
+		return Decision{}, fmt.Errorf("publish decision of case %s: %w", caseID, err)
+	}
+	s.Log.Info("case decided", "case_id", caseID, "decision", d.Decision,
+		"uphold", d.Tally.Uphold, "reject", d.Tally.Reject)
+	return d, nil
+}

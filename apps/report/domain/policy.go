@@ -1,0 +1,101 @@
+// Package domain holds the report service's rules: report kinds, vote
+// policies, cases and how a round's votes become a decision. Pure Go.
+package domain
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kinds of reportable content.
+var Kinds = []string{"item", "post", "comment", "chat", "review"}
+
+// ValidKind reports whether k is a known report kind.
+func ValidKind(k string) bool {
+	for _, v := range Kinds {
+		if v == k {
+			return true
+		}
+	}
+	return false
+}
+
+// What a round does when max_duration passes without a quorum.
+const (
+	OnTimeoutUndecided = "undecided"
+	OnTimeoutEscalate  = "escalate"
+)
+
+// Duration is a time.Duration written as a Go duration string in JSON.
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"30s\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Policy says how a round for one kind of report is run.
+type Policy struct {
+	Kind           string   `json:"kind"`
+	JurySize       int      `json:"jury_size"`
+	Quorum         int      `json:"quorum"`
+	JurorTimeout   Duration `json:"juror_timeout"`
+	MaxDuration    Duration `json:"max_duration"`
+	MaxSubstitutes int      `json:"max_substitutes"`
+	OnTimeout      string   `json:"on_timeout"`
+}
+
+// DefaultPolicy is the policy of a kind no operator has changed.
+func DefaultPolicy(kind string) Policy {
+	return Policy{
+		Kind: kind, JurySize: 5, Quorum: 3,
+		JurorTimeout: Duration(24 * time.Hour), MaxDuration: Duration(72 * time.Hour),
+		MaxSubstitutes: 5, OnTimeout: OnTimeoutUndecided,
+	}
+}
+
+// Limits on policies, so that one typo cannot ask for a jury of millions.
+const (
+	MaxJurySize       = 101
+	MaxSubstitutesCap = 100
+	MaxRoundDuration  = 90 * 24 * time.Hour
+)
+
+// ErrInvalidPolicy wraps every reason a policy is refused.
+var ErrInvalidPolicy = errors.New("invalid policy")
+
+// Validate checks the policy's internal consistency.
+func (p Policy) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidPolicy, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case !ValidKind(p.Kind):
+		return bad("unknown kind %q", p.Kind)
+	case p.JurySize < 1 || p.JurySize > MaxJurySize:
+		return bad("jury_size must be between 1 and %d", MaxJurySize)
+	case p.Quorum*2 <= p.JurySize || p.Quorum > p.JurySize:
+		return bad("quorum must be a strict majority of jury_size (more than %d, at most %d)", p.JurySize/2, p.JurySize)
+	case time.Duration(p.JurorTimeout) < time.Second:
+		return bad("juror_timeout must be at least 1s")
+	case time.Duration(p.MaxDuration) < time.Second || time.Duration(p.MaxDuration) > MaxRoundDuration:
+		return bad("max_duration must be between 1s and %s", MaxRoundDuration)
+	case p.MaxSubstitutes < 0 || p.MaxSubstitutes > MaxSubstitutesCap:
+		return bad("max_substitutes must be between 0 and %d", MaxSubstitutesCap)
+	case p.OnTimeout != OnTimeoutUndecided && p.OnTimeout != OnTimeoutEscalate:
+		return bad("on_timeout must be %q or %q", OnTimeoutUndecided, OnTimeoutEscalate)
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+// Command report is the report service: intake, cases, policies and the
+// vote-round workflow. `report migrate` only prepares its database.
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	dapr "github.com/dapr/go-sdk/client"
+	"github.com/dapr/durabletask-go/workflow"
+
+	"github.com/govern/kit/config"
+	"github.com/govern/kit/daprx"
+	"github.com/govern/kit/httpx"
+	"github.com/govern/kit/logging"
+	"github.com/govern/kit/pg"
+	"github.com/govern/report/adapters/outbox"
+	"github.com/govern/report/adapters/postgres"
+	"github.com/govern/report/adapters/reviewer"
+	"github.com/govern/report/app"
+	porthttp "github.com/govern/report/ports/http"
+	roundwf "github.com/govern/report/workflow"
+)
+
+func main() {
+	cfg := config.LoadCommon("report", "8081", "report")
+	log := logging.New(cfg.Service)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if err := pg.Migrate(ctx, log, cfg.DatabaseURL, postgres.Migrations()); err != nil {
+		log.Error("migrate", "err", err)
+		os.Exit(1)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		return
+	}
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("report service stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config.Common, log *slog.Logger) error {
+	db, err := pg.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sidecar := daprx.New(cfg.DaprHTTP)
+	engine := &roundwf.Engine{}
+	svc := &app.Service{
+		Repo:      postgres.New(db),
+		Rounds:    engine,
+		Reviewer:  reviewer.Client{Sidecar: sidecar, AppID: config.String("REVIEWER_APP_ID", "reviewer")},
+		Publisher: outbox.Publisher{Sidecar: sidecar, Store: config.String("STATE_STORE", "statestore")},
+		Log:       log,
+		Now:       func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	}
+
+	r := httpx.NewEngine(log, db.Ping)
+	porthttp.Handlers{Svc: svc}.Register(r, cfg.JWTSecret)
+	errc := make(chan error, 1)
+	go func() { errc <- httpx.Serve(ctx, log, cfg.HTTPAddr, r) }()
+
+	// The sidecar connects to the app once its port answers, so the workflow
+	// worker starts after the HTTP server.
+	wf, err := connectWorkflows(ctx, cfg, log, svc)
+	if err != nil {
+		return err
+	}
+	engine.Client = wf
+	go sweepRounds(ctx, log, svc)
+	return <-errc
+}
+
+func connectWorkflows(ctx context.Context, cfg config.Common, log *slog.Logger, svc *app.Service) (*workflow.Client, error) {
+	reg := workflow.NewRegistry()
+	if err := roundwf.Register(reg, svc); err != nil {
+		return nil, err
+	}
+	for {
+		wf, err := startWorker(ctx, cfg.DaprGRPC, reg)
+		if err == nil {
+			log.Info("workflow worker started", "sidecar", cfg.DaprGRPC)
+			return wf, nil
+		}
+		log.Warn("workflow worker not started yet", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, errors.Join(ctx.Err(), err)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func startWorker(ctx context.Context, addr string, reg *workflow.Registry) (*workflow.Client, error) {
+	c, err := dapr.NewClientWithAddressContext(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	wf := workflow.NewClient(c.GrpcClientConn())
+	if err := wf.StartWorker(ctx, reg); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return wf, nil
+}
+
+// sweepRounds starts rounds whose start was lost (a crash between storing a
+// case and scheduling its workflow).
+func sweepRounds(ctx context.Context, log *slog.Logger, svc *app.Service) {
+	t := time.NewTicker(config.Duration("ROUND_SWEEP_INTERVAL", 5*time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := svc.StartMissingRounds(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("round sweep", "err", err)
+			}
+		}
+	}
+}

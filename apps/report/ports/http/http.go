@@ -1,0 +1,240 @@
+// Package http is the report service's public HTTP API (see API.md).
+package http
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/govern/kit/auth"
+	"github.com/govern/kit/httpx"
+	"github.com/govern/report/app"
+	"github.com/govern/report/domain"
+)
+
+// Handlers serves the public API from the use cases.
+type Handlers struct {
+	Svc *app.Service
+}
+
+// Register mounts the routes on r behind JWT authentication.
+func (h Handlers) Register(r gin.IRouter, jwtSecret string) {
+	v1 := r.Group("/v1", auth.Middleware(jwtSecret))
+	v1.POST("/reports", h.submitReport)
+	v1.GET("/reports/:id", h.getReport)
+	v1.GET("/cases", h.listCases)
+	v1.GET("/cases/:id", h.getCase)
+	v1.POST("/cases/:id/votes", h.castVote)
+	v1.GET("/policies", h.listPolicies)
+	v1.PUT("/policies/:kind", auth.RequireOps, h.putPolicy)
+}
+
+// mapError is the one place domain errors become HTTP answers.
+func mapError(err error) *httpx.Error {
+	switch {
+	case errors.Is(err, domain.ErrInvalidReport), errors.Is(err, domain.ErrInvalidVote), errors.Is(err, domain.ErrInvalidPolicy):
+		return httpx.BadRequest(err.Error())
+	case errors.Is(err, domain.ErrCaseNotFound), errors.Is(err, domain.ErrReportNotFound):
+		return httpx.NotFound(err.Error())
+	case errors.Is(err, domain.ErrNotJuror):
+		return httpx.Forbidden(err.Error())
+	case errors.Is(err, domain.ErrAlreadyReported):
+		return httpx.Conflict("already_reported", err.Error())
+	case errors.Is(err, domain.ErrAlreadyVoted):
+		return httpx.Conflict("already_voted", err.Error())
+	case errors.Is(err, domain.ErrJurorReleased):
+		return httpx.Conflict("juror_released", err.Error())
+	case errors.Is(err, domain.ErrCaseClosed):
+		return httpx.Conflict("case_closed", err.Error())
+	}
+	return nil
+}
+
+func fail(c *gin.Context, err error) { httpx.Write(c, err, mapError) }
+
+// MaxIdempotencyKeyLen bounds client-supplied idempotency keys.
+const MaxIdempotencyKeyLen = 200
+
+func (h Handlers) submitReport(c *gin.Context) {
+	var r domain.Report
+	if err := httpx.DecodeJSON(c, &r); err != nil {
+		fail(c, err)
+		return
+	}
+	if r.ReporterID != auth.From(c).UserID {
+		fail(c, httpx.Forbidden("reporter_id must be the caller"))
+		return
+	}
+	key := c.GetHeader("Idempotency-Key")
+	if len(key) > MaxIdempotencyKeyLen {
+		fail(c, httpx.BadRequest("Idempotency-Key is at most 200 bytes"))
+		return
+	}
+	rc, replayed, err := h.Svc.SubmitReport(c.Request.Context(), key, r)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	status := http.StatusAccepted
+	if replayed {
+		status = http.StatusOK
+	}
+	c.JSON(status, rc)
+}
+
+func (h Handlers) getReport(c *gin.Context) {
+	v, err := h.Svc.Report(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	// Reporters stay anonymous: only the reporter and operators see a report.
+	if !auth.From(c).Is(v.Report.ReporterID) {
+		fail(c, httpx.Forbidden("only the reporter or an operator may read a report"))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"report_id": v.ID, "reporter_id": v.Report.ReporterID, "target": v.Report.Target,
+		"reason": v.Report.Reason, "evidence": nonNil(v.Report.Evidence), "case_id": v.CaseID,
+		"status": v.Status, "created_at": v.CreatedAt.UTC(),
+	})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// caseJSON is the contract's case object; tally and jurors stay hidden until
+// the case is closed so that jurors vote independently.
+func caseJSON(v app.CaseView) gin.H {
+	out := gin.H{
+		"case_id": v.ID, "target": v.Target, "status": v.Status, "policy": v.Policy,
+		"report_count": v.ReportCount, "jurors_needed": v.Policy.JurySize, "votes_cast": v.VotesCast,
+		"deadline": v.Deadline.UTC(), "created_at": v.CreatedAt.UTC(),
+	}
+	if domain.Closed(v.Status) {
+		out["decision"] = v.Status
+		out["tally"] = v.Tally
+		out["jurors"] = nonNil(v.Jurors)
+		if v.DecidedAt != nil {
+			out["decided_at"] = v.DecidedAt.UTC()
+		}
+	}
+	return out
+}
+
+func (h Handlers) getCase(c *gin.Context) {
+	v, err := h.Svc.Case(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, caseJSON(v))
+}
+
+func (h Handlers) listCases(c *gin.Context) {
+	f := app.CaseFilter{Status: c.Query("status"), Kind: c.Query("kind"), Cursor: c.Query("cursor")}
+	var err error
+	if f.Limit, err = httpx.Limit(c); err != nil {
+		fail(c, err)
+		return
+	}
+	if f.Status != "" && !domain.ValidStatus(f.Status) {
+		fail(c, httpx.BadRequest("unknown status "+f.Status))
+		return
+	}
+	if f.Kind != "" && !domain.ValidKind(f.Kind) {
+		fail(c, httpx.BadRequest("unknown kind "+f.Kind))
+		return
+	}
+	for param, dst := range map[string]*time.Time{"created_after": &f.CreatedAfter, "created_before": &f.CreatedBefore} {
+		if s := c.Query(param); s != "" {
+			if *dst, err = time.Parse(time.RFC3339Nano, s); err != nil {
+				fail(c, httpx.BadRequest(param+" must be an RFC 3339 time"))
+				return
+			}
+		}
+	}
+	items, next, err := h.Svc.Cases(c.Request.Context(), f)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]gin.H, len(items))
+	for i, v := range items {
+		out[i] = caseJSON(v)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out, "next_cursor": next})
+}
+
+func (h Handlers) castVote(c *gin.Context) {
+	ctx, caseID, voter := c.Request.Context(), c.Param("id"), auth.From(c).UserID
+	var body struct {
+		Decision string `json:"decision"`
+		Comment  string `json:"comment"`
+	}
+	decodeErr := httpx.DecodeJSON(c, &body)
+	// The contract's order of checks: 403 (not a juror) before 400, 404 last.
+	err := h.Svc.CheckVoter(ctx, caseID, voter)
+	if errors.Is(err, domain.ErrNotJuror) || (err != nil && !errors.Is(err, domain.ErrCaseNotFound)) {
+		fail(c, err)
+		return
+	}
+	if decodeErr != nil {
+		fail(c, decodeErr)
+		return
+	}
+	if err := domain.ValidateVote(body.Decision, body.Comment); err != nil {
+		fail(c, err)
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if err := h.Svc.CastVote(ctx, caseID, voter, body.Decision, body.Comment); err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"case_id": caseID, "juror_id": voter, "decision": body.Decision})
+}
+
+func (h Handlers) listPolicies(c *gin.Context) {
+	items, err := h.Svc.Policies(c.Request.Context())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+func (h Handlers) putPolicy(c *gin.Context) {
+	kind := c.Param("kind")
+	if !domain.ValidKind(kind) {
+		fail(c, httpx.BadRequest("unknown kind "+kind+"; one of "+strings.Join(domain.Kinds, ", ")))
+		return
+	}
+	var p domain.Policy
+	if err := httpx.DecodeJSON(c, &p); err != nil {
+		fail(c, err)
+		return
+	}
+	if p.Kind == "" {
+		p.Kind = kind
+	}
+	if p.Kind != kind {
+		fail(c, httpx.BadRequest("kind in the body differs from the path"))
+		return
+	}
+	if err := h.Svc.ChangePolicy(c.Request.Context(), p); err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}

@@ -1,0 +1,40 @@
+package domain
+
+import "time"
+
+// CloseReason says why a task closed.
+type CloseReason string
+
+const (
+	ClosedVoted    CloseReason = "voted"    // the juror voted
+	ClosedReleased CloseReason = "released" // the juror timed out and was released
+	ClosedDecided  CloseReason = "decided"  // the case was decided first
+)
+
+// ParseJurorCloseReason accepts the reasons the report service may give for
+// closing one juror's task.
+func ParseJurorCloseReason(s string) (CloseReason, error) {
+	switch r := CloseReason(s); r {
+	case ClosedVoted, ClosedReleased:
+		return r, nil
+	}
+	return "", invalid("reason must be %q or %q", ClosedVoted, ClosedReleased)
+}
+
+// Task is one juror's assignment to one case.
+type Task struct {
+	CaseID    string
+	JurorID   string
+	Target    Target
+	Reason    string
+	Deadline  time.Time
+	CreatedAt time.Time
+}
+
+// ValidateCaseID checks a case id from a request or event.
+func ValidateCaseID(caseID string) error {
+	if caseID == "" {
+		return invalid("case_id is required")
+	}
+	return nil
+}

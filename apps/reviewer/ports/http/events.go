@@ -1,0 +1,63 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/govern/kit/daprx"
+	"github.com/govern/reviewer/domain"
+)
+
+// caseDecidedEvent is the part of a case-decided event this service uses;
+// unknown fields are ignored so the publisher may add to the event.
+type caseDecidedEvent struct {
+	CaseID string `json:"case_id"`
+}
+
+func (s *Server) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
+	var data caseDecidedEvent
+	if err := json.Unmarshal(ev.Data, &data); err != nil {
+		return s.drop(c, ev, "data is not a case-decided object: "+err.Error())
+	}
+	err := s.svc.CaseDecided(c.Request.Context(), data.CaseID)
+	return s.outcome(c, ev, err)
+}
+
+type userActivityEvent struct {
+	UserID string    `json:"user_id"`
+	At     time.Time `json:"at"`
+}
+
+func (s *Server) userActivity(c *gin.Context, ev daprx.Event) daprx.Outcome {
+	var data userActivityEvent
+	if err := json.Unmarshal(ev.Data, &data); err != nil {
+		return s.drop(c, ev, "data is not a user-activity object: "+err.Error())
+	}
+	err := s.svc.RecordActivity(c.Request.Context(), data.UserID, data.At)
+	return s.outcome(c, ev, err)
+}
+
+// outcome acknowledges success, drops invalid events (redelivery cannot fix
+// them) and retries everything else.
+func (s *Server) outcome(c *gin.Context, ev daprx.Event, err error) daprx.Outcome {
+	var invalid *domain.ValidationError
+	switch {
+	case err == nil:
+		return daprx.Success
+	case errors.As(err, &invalid):
+		return s.drop(c, ev, invalid.Message)
+	default:
+		s.log.ErrorContext(c.Request.Context(), "event processing failed; will retry",
+			"route", c.FullPath(), "event_id", ev.ID, "err", err)
+		return daprx.Retry
+	}
+}
+
+func (s *Server) drop(c *gin.Context, ev daprx.Event, why string) daprx.Outcome {
+	s.log.WarnContext(c.Request.Context(), "dropping malformed event",
+		"route", c.FullPath(), "event_id", ev.ID, "reason", why)
+	return daprx.Drop
+}

@@ -1,0 +1,68 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/govern/kit/daprx"
+	"github.com/govern/kit/httpx"
+	"github.com/govern/reviewer/domain"
+)
+
+type drawBody struct {
+	DrawID   string   `json:"draw_id"`
+	CaseID   string   `json:"case_id"`
+	Size     int      `json:"size"`
+	Exclude  []string `json:"exclude"`
+	Target   target   `json:"target"`
+	Reason   string   `json:"reason"`
+	Deadline string   `json:"deadline"`
+}
+
+type drawJSON struct {
+	DrawID string   `json:"draw_id"`
+	Jurors []string `json:"jurors"`
+}
+
+func (s *Server) drawJury(c *gin.Context) {
+	var body drawBody
+	if err := httpx.DecodeJSON(c, &body); err != nil {
+		fail(c, err)
+		return
+	}
+	deadline, err := parseTime("deadline", body.Deadline)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	ctx := daprx.WithTraceparent(c.Request.Context(), c.GetHeader("traceparent"))
+	d, err := s.svc.DrawJury(ctx, domain.DrawRequest{
+		DrawID: body.DrawID, CaseID: body.CaseID, Size: body.Size, Exclude: body.Exclude,
+		Target: body.Target.domain(), Reason: body.Reason, Deadline: deadline,
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, drawJSON{DrawID: d.DrawID, Jurors: orEmpty(d.Jurors)})
+}
+
+type closeBody struct {
+	CaseID  string `json:"case_id"`
+	JurorID string `json:"juror_id"`
+	Reason  string `json:"reason"`
+}
+
+func (s *Server) closeTask(c *gin.Context) {
+	var body closeBody
+	if err := httpx.DecodeJSON(c, &body); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := s.svc.CloseTask(c.Request.Context(), body.CaseID, body.JurorID, body.Reason); err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"case_id": body.CaseID, "juror_id": body.JurorID, "status": "closed"})
+}

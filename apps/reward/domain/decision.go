@@ -1,0 +1,72 @@
+package domain
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// ErrMalformedDecision is returned for a case decision that cannot be credited
+// however often it is retried.
+var ErrMalformedDecision = errors.New("malformed case decision")
+
+// JurorVote is the ballot one juror cast on a case.
+type JurorVote struct {
+	JurorID string
+	Vote    Vote
+}
+
+// CaseDecision is a closed case as far as rewards are concerned.
+type CaseDecision struct {
+	CaseID    string
+	Decision  Decision
+	DecidedAt time.Time
+	// Votes holds one ballot per juror, sorted by juror id so that accounts
+	// are always locked in the same order.
+	Votes []JurorVote
+}
+
+// NewCaseDecision validates a decision and its ballots. A juror listed twice
+// with the same ballot counts once; listed with two different ballots, the
+// decision is malformed.
+func NewCaseDecision(caseID, decision string, decidedAt time.Time, votes []JurorVote) (CaseDecision, error) {
+	if caseID == "" {
+		return CaseDecision{}, fmt.Errorf("%w: case_id is missing", ErrMalformedDecision)
+	}
+	if strings.ContainsFunc(caseID, unicode.IsControl) {
+		return CaseDecision{}, fmt.Errorf("%w: case_id %q contains control characters", ErrMalformedDecision, caseID)
+	}
+	d, err := ParseDecision(decision)
+	if err != nil {
+		return CaseDecision{}, fmt.Errorf("%w: case %s: %w", ErrMalformedDecision, caseID, err)
+	}
+	if decidedAt.IsZero() {
+		return CaseDecision{}, fmt.Errorf("%w: case %s: decided_at is missing", ErrMalformedDecision, caseID)
+	}
+	sorted := make([]JurorVote, 0, len(votes))
+	for i, v := range votes {
+		if err := ValidateUserID(v.JurorID); err != nil {
+			return CaseDecision{}, fmt.Errorf("%w: case %s: vote %d: juror_id: %w", ErrMalformedDecision, caseID, i, err)
+		}
+		if _, err := ParseVote(string(v.Vote)); err != nil {
+			return CaseDecision{}, fmt.Errorf("%w: case %s: juror %s: %w", ErrMalformedDecision, caseID, v.JurorID, err)
+		}
+		sorted = append(sorted, v)
+	}
+	slices.SortStableFunc(sorted, func(a, b JurorVote) int { return cmp.Compare(a.JurorID, b.JurorID) })
+	unique := sorted[:0]
+	for _, v := range sorted {
+		if n := len(unique); n > 0 && unique[n-1].JurorID == v.JurorID {
+			if unique[n-1].Vote != v.Vote {
+				return CaseDecision{}, fmt.Errorf("%w: case %s: juror %s cast two different votes", ErrMalformedDecision, caseID, v.JurorID)
+			}
+			continue
+		}
+		unique = append(unique, v)
+	}
+	return CaseDecision{CaseID: caseID, Decision: d, DecidedAt: decidedAt.UTC(), Votes: unique}, nil
+}

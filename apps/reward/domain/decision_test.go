@@ -1,0 +1,90 @@
+package domain_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/govern/reward/domain"
+)
+
+var decidedAt = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func TestMalformedCaseDecisionIsRejected(t *testing.T) {
+	t.Parallel()
+	good := []domain.JurorVote{{JurorID: "u1", Vote: domain.VoteUphold}}
+	tests := []struct {
+		name      string
+		caseID    string
+		decision  string
+		decidedAt time.Time
+		votes     []domain.JurorVote
+	}{
+		{"missing case id", "", "upheld", decidedAt, good},
+		{"case id with control characters", "case\x00", "upheld", decidedAt, good},
+		{"unknown decision", "case-1", "voting", decidedAt, good},
+		{"missing decision time", "case-1", "upheld", time.Time{}, good},
+		{"empty juror id", "case-1", "upheld", decidedAt, []domain.JurorVote{{JurorID: "", Vote: domain.VoteUphold}}},
+		{"juror id that is not UTF-8", "case-1", "upheld", decidedAt, []domain.JurorVote{{JurorID: "u\xff", Vote: domain.VoteUphold}}},
+		{"unknown vote", "case-1", "upheld", decidedAt, []domain.JurorVote{{JurorID: "u1", Vote: "abstain"}}},
+		{"juror with two different votes", "case-1", "upheld", decidedAt, []domain.JurorVote{
+			{JurorID: "u1", Vote: domain.VoteUphold}, {JurorID: "u1", Vote: domain.VoteReject},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := domain.NewCaseDecision(tt.caseID, tt.decision, tt.decidedAt, tt.votes)
+			if !errors.Is(err, domain.ErrMalformedDecision) {
+				t.Fatalf("NewCaseDecision() = %v, want ErrMalformedDecision", err)
+			}
+		})
+	}
+}
+
+func TestCaseDecisionListsEachJurorOnceInIDOrder(t *testing.T) {
+	t.Parallel()
+	d, err := domain.NewCaseDecision("case-1", "rejected", decidedAt, []domain.JurorVote{
+		{JurorID: "carol", Vote: domain.VoteReject},
+		{JurorID: "alice", Vote: domain.VoteUphold},
+		{JurorID: "bob", Vote: domain.VoteReject},
+		{JurorID: "alice", Vote: domain.VoteUphold},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []domain.JurorVote{
+		{JurorID: "alice", Vote: domain.VoteUphold},
+		{JurorID: "bob", Vote: domain.VoteReject},
+		{JurorID: "carol", Vote: domain.VoteReject},
+	}
+	if !slices.Equal(d.Votes, want) {
+		t.Fatalf("Votes = %+v, want %+v", d.Votes, want)
+	}
+}
+
+func TestCaseDecisionWithoutVotesIsValid(t *testing.T) {
+	t.Parallel()
+	d, err := domain.NewCaseDecision("case-1", "undecided", decidedAt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Votes) != 0 {
+		t.Fatalf("Votes = %+v, want none", d.Votes)
+	}
+}
+
+func TestUserIDsMustBePrintableUTF8(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"u1", "user@example.com", "用户"} {
+		if err := domain.ValidateUserID(id); err != nil {
+			t.Errorf("ValidateUserID(%q) = %v", id, err)
+		}
+	}
+	for _, id := range []string{"", "a\x00b", "tab\there", "\xff"} {
+		if err := domain.ValidateUserID(id); !errors.Is(err, domain.ErrInvalidUserID) {
+			t.Errorf("ValidateUserID(%q) = %v, want ErrInvalidUserID", id, err)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ErrInvalidCursor is returned for a paging cursor this service did not issue.
+var ErrInvalidCursor = errors.New("invalid cursor")
+
+// ErrInvalidUserID is returned for a user id no account can have.
+var ErrInvalidUserID = errors.New("invalid user id")
+
+// ValidateUserID rejects empty ids and ids that are not printable UTF-8,
+// which no identity provider issues and the database cannot store.
+func ValidateUserID(id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: empty", ErrInvalidUserID)
+	}
+	if !utf8.ValidString(id) || strings.ContainsFunc(id, unicode.IsControl) {
+		return fmt.Errorf("%w: %q is not printable UTF-8", ErrInvalidUserID, id)
+	}
+	return nil
+}
+
+// Reason says why a ledger entry exists.
+type Reason string
+
+// ReasonJuryVote credits a juror for a vote on a decided case; one such entry
+// exists per (case, juror).
+const ReasonJuryVote Reason = "jury_vote"
+
+// Entry is one append-only line of a user's ledger. Credits are positive,
+// redemptions negative; CaseID or RedemptionID says what it belongs to.
+type Entry struct {
+	ID           int64
+	UserID       string
+	Amount       int64
+	Reason       Reason
+	CaseID       string // empty when the entry is not about a case
+	RedemptionID string // empty when the entry is not a redemption
+	At           time.Time
+}
+
+// Credit is the entry a juror is due for a vote on a decided case. An amount
+// of 0 (clipped by the daily cap) is still recorded, so the (case, juror) pair
+// is marked done and a later delivery cannot credit it under a higher cap.
+type Credit struct {
+	UserID      string
+	CaseID      string
+	Amount      int64
+	RuleVersion int64
+	Day         time.Time // the UTC day whose cap the credit counts against
+}
+
+// CreditFor computes the credit for one ballot on decision under rules, given
+// what the juror was already credited on the decision's day.
+func CreditFor(rules VersionedRules, decision CaseDecision, vote JurorVote, creditedToday int64) Credit {
+	return Credit{
+		UserID:      vote.JurorID,
+		CaseID:      decision.CaseID,
+		Amount:      rules.ClipToDailyCap(rules.VoteCredit(decision.Decision, vote.Vote), creditedToday),
+		RuleVersion: rules.Version,
+		Day:         CreditDay(decision.DecidedAt),
+	}
+}

@@ -1,0 +1,73 @@
+// Package events receives the pub/sub deliveries the Dapr sidecar posts.
+package events
+
+import (
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/govern/kit/daprx"
+
+	"github.com/govern/reward/app"
+	"github.com/govern/reward/domain"
+)
+
+// CaseDecidedRoute is where the declarative subscription to the case-decided
+// topic delivers.
+const CaseDecidedRoute = "/events/case-decided"
+
+// Subscriber handles the topics the reward service consumes.
+type Subscriber struct {
+	app app.Application
+	log *slog.Logger
+}
+
+func NewSubscriber(a app.Application, log *slog.Logger) *Subscriber {
+	return &Subscriber{app: a, log: log}
+}
+
+// Register mounts the subscription routes; the sidecar calls them without a
+// user token.
+func (s *Subscriber) Register(r gin.IRouter) {
+	r.POST(CaseDecidedRoute, daprx.Subscription(s.log, s.caseDecided))
+}
+
+// caseDecidedEvent is the case-decided topic's data. Fields this service does
+// not use (target, tally) are accepted and ignored.
+type caseDecidedEvent struct {
+	CaseID    string    `json:"case_id"`
+	Decision  string    `json:"decision"`
+	DecidedAt time.Time `json:"decided_at"`
+	Votes     []struct {
+		JurorID  string `json:"juror_id"`
+		Decision string `json:"decision"`
+	} `json:"votes"`
+}
+
+func (s *Subscriber) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
+	log := s.log.With("event_id", ev.ID, "topic", ev.Topic)
+	var data caseDecidedEvent
+	if err := json.Unmarshal(ev.Data, &data); err != nil {
+		log.Warn("dropping case-decided event", "reason", "data is not a case-decided object", "err", err)
+		return daprx.Drop
+	}
+	log = log.With("case_id", data.CaseID)
+	votes := make([]domain.JurorVote, len(data.Votes))
+	for i, v := range data.Votes {
+		votes[i] = domain.JurorVote{JurorID: v.JurorID, Vote: domain.Vote(v.Decision)}
+	}
+	decision, err := domain.NewCaseDecision(data.CaseID, data.Decision, data.DecidedAt, votes)
+	if err != nil {
+		log.Warn("dropping case-decided event", "reason", err.Error())
+		return daprx.Drop
+	}
+	report, err := s.app.CreditJurors.Handle(c.Request.Context(), decision)
+	if err != nil {
+		log.Error("case-decided event will be retried", "err", err)
+		return daprx.Retry
+	}
+	log.Info("jurors credited", "decision", decision.Decision, "credits", report)
+	return daprx.Success
+}
