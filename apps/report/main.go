@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	dapr "github.com/dapr/go-sdk/client"
 	"github.com/dapr/durabletask-go/workflow"
+	dapr "github.com/dapr/go-sdk/client"
 
 	"github.com/govern/kit/config"
 	"github.com/govern/kit/daprx"
@@ -63,7 +63,8 @@ func run(ctx context.Context, cfg config.Common, log *slog.Logger) error {
 		Now:       func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 	}
 
-	r := httpx.NewEngine(log, db.Ping)
+	ready := func(ctx context.Context) error { return errors.Join(db.Ping(ctx), engine.Ready(ctx)) }
+	r := httpx.NewEngine(log, ready)
 	porthttp.Handlers{Svc: svc}.Register(r, cfg.JWTSecret)
 	errc := make(chan error, 1)
 	go func() { errc <- httpx.Serve(ctx, log, cfg.HTTPAddr, r) }()
@@ -74,7 +75,7 @@ func run(ctx context.Context, cfg config.Common, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	engine.Client = wf
+	engine.Connect(wf)
 	go sweepRounds(ctx, log, svc)
 	return <-errc
 }

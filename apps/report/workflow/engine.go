@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 
 	"github.com/dapr/durabletask-go/api"
 	"github.com/dapr/durabletask-go/workflow"
@@ -11,18 +12,51 @@ import (
 	"github.com/govern/report/app"
 )
 
-// Engine starts rounds and hands them votes through the sidecar's workflow API.
-type Engine struct{ Client *workflow.Client }
+// Engine starts rounds and hands them votes through the sidecar's workflow
+// API. Until Connect is called it refuses work (and the app is not ready).
+type Engine struct {
+	client atomic.Pointer[workflow.Client]
+}
 
-var _ app.Rounds = Engine{}
+var _ app.Rounds = (*Engine)(nil)
 
-func (e Engine) Start(ctx context.Context, in app.RoundInput) error {
-	_, err := e.Client.ScheduleWorkflow(ctx, RoundName, workflow.WithInstanceID(InstanceID(in.CaseID)), workflow.WithInput(in))
+// ErrNotConnected means the workflow worker has not reached the sidecar yet.
+var ErrNotConnected = errors.New("workflow engine not connected yet")
+
+// Connect makes the engine use c.
+func (e *Engine) Connect(c *workflow.Client) { e.client.Store(c) }
+
+// Ready reports ErrNotConnected until Connect was called.
+func (e *Engine) Ready(context.Context) error {
+	if e.client.Load() == nil {
+		return ErrNotConnected
+	}
+	return nil
+}
+
+func (e *Engine) get() (*workflow.Client, error) {
+	c := e.client.Load()
+	if c == nil {
+		return nil, ErrNotConnected
+	}
+	return c, nil
+}
+
+func (e *Engine) Start(ctx context.Context, in app.RoundInput) error {
+	c, err := e.get()
+	if err != nil {
+		return err
+	}
+	_, err = c.ScheduleWorkflow(ctx, RoundName, workflow.WithInstanceID(InstanceID(in.CaseID)), workflow.WithInput(in))
 	return err
 }
 
-func (e Engine) Exists(ctx context.Context, caseID string) (bool, error) {
-	_, err := e.Client.FetchWorkflowMetadata(ctx, InstanceID(caseID))
+func (e *Engine) Exists(ctx context.Context, caseID string) (bool, error) {
+	c, err := e.get()
+	if err != nil {
+		return false, err
+	}
+	_, err = c.FetchWorkflowMetadata(ctx, InstanceID(caseID))
 	if err == nil {
 		return true, nil
 	}
@@ -32,6 +66,10 @@ func (e Engine) Exists(ctx context.Context, caseID string) (bool, error) {
 	return false, err
 }
 
-func (e Engine) RaiseVote(ctx context.Context, caseID string, v app.Vote) error {
-	return e.Client.RaiseEvent(ctx, InstanceID(caseID), VoteEvent, workflow.WithEventPayload(v))
+func (e *Engine) RaiseVote(ctx context.Context, caseID string, v app.Vote) error {
+	c, err := e.get()
+	if err != nil {
+		return err
+	}
+	return c.RaiseEvent(ctx, InstanceID(caseID), VoteEvent, workflow.WithEventPayload(v))
 }

@@ -1,0 +1,239 @@
+# shellcheck shell=bash
+# Shared by run.sh, test.sh and stop.sh: one profile ("run" or "test") names a
+# set of ports and a state folder, so `make test` never collides with a
+# running `make run`. Everything binds 127.0.0.1.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN="$ROOT/.local/bin"
+RUNTIME_DIR="$ROOT/.local/runtime"   # dapr CLI runtimePath: <dir>/.dapr/bin/daprd
+export PATH="$BIN:$PATH:/usr/local/go/bin"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+info() { printf '    %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+profile() {
+  PROFILE=$1
+  STATE="$ROOT/.local/$PROFILE"
+  case $PROFILE in
+    run)
+      PG_PORT=15432; REDIS_PORT=16379; PLACEMENT_PORT=50005; SCHEDULER_PORT=50006
+      ETCD_CLIENT_PORT=52379; ETCD_PEER_PORT=52380; CONTROL_HEALTHZ_BASE=52100
+      APP_PORT_BASE=8080; SIDECAR_HTTP_BASE=3500; SIDECAR_GRPC_BASE=50000; SIDECAR_METRICS_BASE=9090; SIDECAR_INTERNAL_BASE=50100 ;;
+    test)
+      PG_PORT=25432; REDIS_PORT=26379; PLACEMENT_PORT=51005; SCHEDULER_PORT=51006
+      ETCD_CLIENT_PORT=53379; ETCD_PEER_PORT=53380; CONTROL_HEALTHZ_BASE=53100
+      APP_PORT_BASE=18080; SIDECAR_HTTP_BASE=13500; SIDECAR_GRPC_BASE=51000; SIDECAR_METRICS_BASE=19090; SIDECAR_INTERNAL_BASE=51100 ;;
+    *) die "unknown profile $PROFILE" ;;
+  esac
+  # app i (1 report, 2 reviewer, 3 reward) uses BASE+i for each of these ports.
+  PG_URL_BASE="postgres://postgres@127.0.0.1:$PG_PORT"
+  export GOVERN_PROFILE=$PROFILE GOVERN_STATE=$STATE GOVERN_BIN=$BIN GOVERN_ROOT=$ROOT
+  export GOVERN_PG_URL_BASE=$PG_URL_BASE
+  export GOVERN_REDIS_ADDR="127.0.0.1:$REDIS_PORT"
+  export GOVERN_STATE_DATABASE_URL="$PG_URL_BASE/dapr_state?sslmode=disable"
+  export GOVERN_PLACEMENT="127.0.0.1:$PLACEMENT_PORT" GOVERN_SCHEDULER="127.0.0.1:$SCHEDULER_PORT"
+  export GOVERN_APP_PORT_BASE=$APP_PORT_BASE GOVERN_SIDECAR_HTTP_BASE=$SIDECAR_HTTP_BASE
+  export GOVERN_SIDECAR_GRPC_BASE=$SIDECAR_GRPC_BASE GOVERN_SIDECAR_METRICS_BASE=$SIDECAR_METRICS_BASE
+  export GOVERN_SIDECAR_INTERNAL_BASE=$SIDECAR_INTERNAL_BASE
+  export GOVERN_DAPR_CONFIG="$STATE/dapr-config.yaml"
+  export DAPR_HOST_IP=127.0.0.1
+}
+
+# ensure_packages installs PostgreSQL and Redis with apt when they are missing.
+ensure_packages() {
+  local missing=()
+  pg_bin >/dev/null 2>&1 || missing+=(postgresql)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "Installing ${missing[*]} with apt"
+    [ "$(id -u)" = 0 ] || die "run as root (or install ${missing[*]} yourself)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v go >/dev/null || die "Go is required (https://go.dev/dl)"
+}
+
+pg_bin() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+  [ -x "$d/initdb" ] || return 1
+  echo "$d"
+}
+
+# stale reports whether target is missing or older than any of the sources.
+stale() {
+  local target=$1; shift
+  [ -e "$target" ] || return 0
+  [ -n "$(find "$@" -newer "$target" -type f 2>/dev/null | head -n1)" ]
+}
+
+# build_tools builds the pinned Dapr runtime (daprd with the SQLite name
+# resolver, placement, scheduler) and the dapr CLI, once; later runs reuse them.
+build_tools() {
+  mkdir -p "$BIN" "$RUNTIME_DIR/.dapr/bin"
+  if stale "$BIN/daprd" "$ROOT/tools/dapr" || [ ! -x "$BIN/placement" ] || [ ! -x "$BIN/scheduler" ]; then
+    step "Building Dapr runtime v1.18.1 (daprd, placement, scheduler): about 5 minutes the first time"
+    (cd "$ROOT/tools/dapr" && GOWORK=off go build -tags stablecomponents -o "$BIN/" \
+      ./cmd/daprd github.com/dapr/dapr/cmd/placement github.com/dapr/dapr/cmd/scheduler)
+    touch "$BIN/daprd"
+  fi
+  if stale "$BIN/dapr" "$ROOT/tools/cli"; then
+    step "Building dapr CLI v1.16.5: about 2 minutes the first time"
+    (cd "$ROOT/tools/cli" && GOWORK=off go build -o "$BIN/dapr" github.com/dapr/cli)
+    touch "$BIN/dapr"
+  fi
+  ln -sf "$BIN/daprd" "$RUNTIME_DIR/.dapr/bin/daprd"
+  info "dapr runtime and CLI ready in .local/bin"
+}
+
+# build_apps compiles the three services.
+build_apps() {
+  step "Building report, reviewer, reward"
+  (cd "$ROOT" && for app in report reviewer reward; do go build -o "$BIN/$app" "./apps/$app" || exit 1; done)
+  info "binaries in .local/bin"
+}
+
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_port() {
+  local port=$1 what=$2 tries=${3:-150}
+  for _ in $(seq "$tries"); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  die "$what did not open 127.0.0.1:$port (logs in $STATE/logs)"
+}
+
+# postgres runs as the unprivileged postgres user, which needs to reach its
+# data folder inside the checkout: grant search (x) on parent folders lacking it.
+grant_traverse() {
+  local d=$1
+  while [ "$d" != / ]; do
+    if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
+      chmod o+x "$d"
+    fi
+    d=$(dirname "$d")
+  done
+}
+
+start_postgres() {
+  local pgb data="$STATE/pg"
+  pgb=$(pg_bin) || die "PostgreSQL server binaries not found"
+  mkdir -p "$STATE/logs"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    info "initialising PostgreSQL cluster in ${data#"$ROOT"/}"
+    mkdir -p "$data"
+    if [ "$(id -u)" = 0 ]; then
+      chown postgres: "$data"; chmod 700 "$data"; grant_traverse "$STATE"
+      runuser -u postgres -- "$pgb/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >"$STATE/logs/initdb.log"
+    else
+      "$pgb/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >"$STATE/logs/initdb.log"
+    fi
+  fi
+  if [ "$(id -u)" = 0 ]; then grant_traverse "$STATE"; fi
+  local opts="-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories='' -c max_connections=300"
+  if [ "$PROFILE" = test ]; then opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
+  touch "$STATE/logs/postgres.log"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres: "$STATE/logs/postgres.log"
+    runuser -u postgres -- "$pgb/pg_ctl" -D "$data" -l "$STATE/logs/postgres.log" -o "$opts" -w -t 60 start >/dev/null
+  else
+    "$pgb/pg_ctl" -D "$data" -l "$STATE/logs/postgres.log" -o "$opts" -w -t 60 start >/dev/null
+  fi
+  info "PostgreSQL on 127.0.0.1:$PG_PORT"
+}
+
+stop_postgres() {
+  local pgb data="$STATE/pg"
+  pgb=$(pg_bin) || return 0
+  [ -f "$data/postmaster.pid" ] || return 0
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u postgres -- "$pgb/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+  else
+    "$pgb/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+}
+
+create_databases() {
+  local pgb
+  pgb=$(pg_bin)
+  for db in report reviewer reward dapr_state; do
+    if ! "$pgb/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
+      "$pgb/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db" >/dev/null
+    fi
+  done
+  info "databases report, reviewer, reward, dapr_state exist"
+}
+
+start_redis() {
+  mkdir -p "$STATE/redis" "$STATE/logs"
+  running "$STATE/redis.pid" && return 0
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE/redis" --daemonize yes \
+    --pidfile "$STATE/redis.pid" --logfile "$STATE/logs/redis.log" --appendonly yes --save '' --protected-mode yes
+  wait_port "$REDIS_PORT" Redis
+  info "Redis on 127.0.0.1:$REDIS_PORT"
+}
+
+# start_bg NAME CMD...: start CMD in the background, logging to logs/NAME.log.
+start_bg() {
+  local name=$1; shift
+  mkdir -p "$STATE/logs"
+  running "$STATE/$name.pid" && return 0
+  nohup "$@" >"$STATE/logs/$name.log" 2>&1 &
+  echo $! >"$STATE/$name.pid"
+}
+
+start_control_plane() {
+  start_bg placement "$BIN/placement" --listen-address 127.0.0.1 --port "$PLACEMENT_PORT" \
+    --healthz-listen-address 127.0.0.1 --healthz-port "$CONTROL_HEALTHZ_BASE" --metrics-port $((CONTROL_HEALTHZ_BASE + 1)) \
+    --metrics-listen-address 127.0.0.1
+  start_bg scheduler "$BIN/scheduler" --listen-address 127.0.0.1 --port "$SCHEDULER_PORT" \
+    --healthz-listen-address 127.0.0.1 --healthz-port $((CONTROL_HEALTHZ_BASE + 2)) --metrics-port $((CONTROL_HEALTHZ_BASE + 3)) \
+    --metrics-listen-address 127.0.0.1 \
+    --etcd-data-dir "$STATE/scheduler" --etcd-client-port "$ETCD_CLIENT_PORT" --etcd-client-listen-address 127.0.0.1 \
+    --etcd-initial-cluster "dapr-scheduler-server-0=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --override-broadcast-host-port "127.0.0.1:$SCHEDULER_PORT"
+  wait_port "$PLACEMENT_PORT" placement
+  wait_port "$SCHEDULER_PORT" scheduler
+  info "placement on 127.0.0.1:$PLACEMENT_PORT, scheduler on 127.0.0.1:$SCHEDULER_PORT"
+}
+
+# render_config writes the Dapr Configuration with this profile's SQLite
+# name-resolution file (the one value that differs between profiles).
+render_config() {
+  sed "s|@NAME_RESOLUTION_DB@|$STATE/nameresolution.db|" "$ROOT/dapr-config/config.yaml" >"$GOVERN_DAPR_CONFIG"
+}
+
+infra_up() {
+  step "Starting PostgreSQL, Redis, placement and scheduler (profile $PROFILE, state in .local/$PROFILE)"
+  mkdir -p "$STATE"
+  start_postgres
+  create_databases
+  start_redis
+  start_control_plane
+  render_config
+}
+
+stop_pidfile() {
+  local f=$1
+  [ -f "$f" ] || return 0
+  local pid
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+infra_down() {
+  for name in apps scheduler placement; do stop_pidfile "$STATE/$name.pid"; done
+  if running "$STATE/redis.pid"; then
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || stop_pidfile "$STATE/redis.pid"
+  fi
+  rm -f "$STATE/redis.pid"
+  stop_postgres
+}

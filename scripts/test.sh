@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# make test: set up like make run (same binaries, components and config) on the
+# test profile's own ports and data, run the unit tests, then the end-to-end
+# suite against real sidecars, PostgreSQL and Redis. Stops everything it
+# started, whatever happens.
+source "$(dirname "$0")/lib.sh"
+profile test
+MODE=${1:-test}
+
+ensure_packages
+build_tools
+build_apps
+trap 'step "Stopping test infrastructure"; infra_down' EXIT
+infra_down   # leftovers of an interrupted earlier run
+rm -rf "$STATE"   # every test run starts from empty databases
+infra_up
+
+cd "$ROOT"
+MODULES="./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/..."
+if [ "$MODE" = bench ]; then
+  step "Benchmarks (end-to-end, real platform)"
+  go test -count=1 -run '^$' -bench . -benchtime "${BENCHTIME:-20x}" -timeout 30m ./tests/... 
+  exit 0
+fi
+step "Unit tests"
+# shellcheck disable=SC2086
+go test -count=1 -race $MODULES
+step "Go vet"
+# shellcheck disable=SC2086
+go vet $MODULES ./tests/...
+step "End-to-end tests (logs in .local/test/logs)"
+go test -count=1 -v -timeout 20m ./tests/... 2>&1 | tee "$STATE/logs/e2e.out"

@@ -1,0 +1,236 @@
+// Package platform boots the three services and their Dapr sidecars as real
+// processes for end-to-end tests and benchmarks, on the infrastructure that
+// scripts/lib.sh started (PostgreSQL, Redis, placement, scheduler) for the
+// profile named in the environment. It can kill -9 and restart any process.
+package platform
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Apps, in the order that fixes their ports (base + 1, + 2, + 3).
+var Apps = []string{"report", "reviewer", "reward"}
+
+// Platform is a running set of apps and sidecars.
+type Platform struct {
+	env   map[string]string
+	root  string
+	bin   string
+	state string
+	logs  string
+
+	mu    sync.Mutex
+	procs map[string]*exec.Cmd
+}
+
+func mustEnv(key string) (string, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return "", fmt.Errorf("%s is not set: run the tests through `make test` (scripts/test.sh)", key)
+	}
+	return v, nil
+}
+
+// FromEnv reads the profile's settings that scripts/lib.sh exported.
+func FromEnv() (*Platform, error) {
+	p := &Platform{env: map[string]string{}, procs: map[string]*exec.Cmd{}}
+	for _, k := range []string{"GOVERN_ROOT", "GOVERN_BIN", "GOVERN_STATE", "GOVERN_PG_URL_BASE", "GOVERN_REDIS_ADDR",
+		"GOVERN_STATE_DATABASE_URL", "GOVERN_PLACEMENT", "GOVERN_SCHEDULER", "GOVERN_APP_PORT_BASE",
+		"GOVERN_SIDECAR_HTTP_BASE", "GOVERN_SIDECAR_GRPC_BASE", "GOVERN_SIDECAR_METRICS_BASE",
+		"GOVERN_SIDECAR_INTERNAL_BASE", "GOVERN_DAPR_CONFIG"} {
+		v, err := mustEnv(k)
+		if err != nil {
+			return nil, err
+		}
+		p.env[k] = v
+	}
+	p.root, p.bin, p.state = p.env["GOVERN_ROOT"], p.env["GOVERN_BIN"], p.env["GOVERN_STATE"]
+	p.logs = filepath.Join(p.state, "logs")
+	return p, os.MkdirAll(p.logs, 0o755)
+}
+
+func (p *Platform) port(base string, app string) int {
+	b, _ := strconv.Atoi(p.env[base])
+	for i, a := range Apps {
+		if a == app {
+			return b + i + 1
+		}
+	}
+	panic("unknown app " + app)
+}
+
+// AppURL is the app's direct (north-south) base URL.
+func (p *Platform) AppURL(app string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d", p.port("GOVERN_APP_PORT_BASE", app))
+}
+
+// SidecarURL is the base URL of the app's sidecar HTTP API.
+func (p *Platform) SidecarURL(app string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d", p.port("GOVERN_SIDECAR_HTTP_BASE", app))
+}
+
+// DatabaseURL is the app's own database.
+func (p *Platform) DatabaseURL(app string) string {
+	return p.env["GOVERN_PG_URL_BASE"] + "/" + app + "?sslmode=disable"
+}
+
+// Start launches every sidecar and app and waits until all are healthy.
+func (p *Platform) Start(ctx context.Context) error {
+	for _, a := range Apps {
+		if err := p.StartApp(a); err != nil {
+			return err
+		}
+		if err := p.StartSidecar(a); err != nil {
+			return err
+		}
+	}
+	return p.WaitReady(ctx)
+}
+
+// StartApp launches app's binary.
+func (p *Platform) StartApp(app string) error {
+	cmd := exec.Command(filepath.Join(p.bin, app))
+	cmd.Env = append(os.Environ(),
+		"HTTP_ADDR=127.0.0.1:"+strconv.Itoa(p.port("GOVERN_APP_PORT_BASE", app)),
+		"DATABASE_URL="+p.DatabaseURL(app),
+		"DAPR_HTTP_PORT="+strconv.Itoa(p.port("GOVERN_SIDECAR_HTTP_BASE", app)),
+		"DAPR_GRPC_PORT="+strconv.Itoa(p.port("GOVERN_SIDECAR_GRPC_BASE", app)),
+		"ROUND_SWEEP_INTERVAL=1s",
+	)
+	return p.launch(app, cmd)
+}
+
+// StartSidecar launches app's daprd.
+func (p *Platform) StartSidecar(app string) error {
+	cmd := exec.Command(filepath.Join(p.bin, "daprd"),
+		"--app-id", app,
+		"--app-port", strconv.Itoa(p.port("GOVERN_APP_PORT_BASE", app)),
+		"--app-protocol", "http",
+		"--app-channel-address", "127.0.0.1",
+		"--dapr-listen-addresses", "127.0.0.1",
+		"--dapr-http-port", strconv.Itoa(p.port("GOVERN_SIDECAR_HTTP_BASE", app)),
+		"--dapr-grpc-port", strconv.Itoa(p.port("GOVERN_SIDECAR_GRPC_BASE", app)),
+		"--dapr-internal-grpc-port", strconv.Itoa(p.port("GOVERN_SIDECAR_INTERNAL_BASE", app)),
+		"--dapr-internal-grpc-listen-address", "127.0.0.1",
+		"--metrics-listen-address", "127.0.0.1",
+		"--metrics-port", strconv.Itoa(p.port("GOVERN_SIDECAR_METRICS_BASE", app)),
+		"--resources-path", filepath.Join(p.root, "components"),
+		"--resources-path", filepath.Join(p.root, "dapr-config"),
+		"--config", p.env["GOVERN_DAPR_CONFIG"],
+		"--placement-host-address", p.env["GOVERN_PLACEMENT"],
+		"--scheduler-host-address", p.env["GOVERN_SCHEDULER"],
+		"--log-as-json",
+	)
+	cmd.Env = append(os.Environ(), "DAPR_HOST_IP=127.0.0.1")
+	return p.launch(app+"-dapr", cmd)
+}
+
+func (p *Platform) launch(name string, cmd *exec.Cmd) error {
+	f, err := os.OpenFile(filepath.Join(p.logs, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() { _ = cmd.Wait(); f.Close() }()
+	p.mu.Lock()
+	p.procs[name] = cmd
+	p.mu.Unlock()
+	return nil
+}
+
+// Kill sends SIGKILL to a process ("report", "report-dapr", ...) and waits
+// until its port is free.
+func (p *Platform) Kill(name string) error {
+	p.mu.Lock()
+	cmd := p.procs[name]
+	delete(p.procs, name)
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return fmt.Errorf("%s is not running", name)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		return err
+	}
+	for i := 0; i < 100; i++ {
+		if cmd.ProcessState != nil || syscall.Kill(cmd.Process.Pid, 0) != nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+// Stop terminates every process it started (SIGTERM, then SIGKILL).
+func (p *Platform) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, cmd := range p.procs {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, cmd := range p.procs {
+		for time.Now().Before(deadline) && syscall.Kill(cmd.Process.Pid, 0) == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+		_ = cmd.Process.Kill()
+	}
+	p.procs = map[string]*exec.Cmd{}
+}
+
+// WaitReady waits until every app answers /healthz and every sidecar reports
+// healthy (which includes its connection to the app).
+func (p *Platform) WaitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	for _, a := range Apps {
+		for _, u := range []string{p.AppURL(a) + "/healthz", p.SidecarURL(a) + "/v1.0/healthz"} {
+			if err := waitHTTP(ctx, u); err != nil {
+				return fmt.Errorf("%s not ready (logs in %s): %w", a, p.logs, err)
+			}
+		}
+	}
+	return nil
+}
+
+func waitHTTP(ctx context.Context, url string) error {
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (last error %v)", url, ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// PortFree reports whether nothing listens on 127.0.0.1:port.
+func PortFree(port int) bool {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 200*time.Millisecond)
+	if err != nil {
+		return true
+	}
+	c.Close()
+	return false
+}
