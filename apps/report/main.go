@@ -114,7 +114,8 @@ func startWorker(ctx context.Context, addr string, reg *workflow.Registry) (*wor
 }
 
 // sweepRounds starts rounds whose start was lost (a crash between storing a
-// case and scheduling its workflow).
+// case and scheduling its workflow) and re-sends votes that never reached
+// their round, so no process death loses a round or a vote.
 func sweepRounds(ctx context.Context, log *slog.Logger, svc *app.Service) {
 	t := time.NewTicker(config.Duration("ROUND_SWEEP_INTERVAL", 5*time.Second))
 	defer t.Stop()
@@ -123,7 +124,8 @@ func sweepRounds(ctx context.Context, log *slog.Logger, svc *app.Service) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := svc.StartMissingRounds(ctx); err != nil && ctx.Err() == nil {
+			err := errors.Join(svc.StartMissingRounds(ctx), svc.RedeliverVotes(ctx))
+			if err != nil && ctx.Err() == nil {
 				log.Warn("round sweep", "err", err)
 			}
 		}

@@ -101,7 +101,11 @@ func jurorsOf(t *testing.T, ctx context.Context, caseID string, size int) []stri
 				}
 			}
 		}
-		return len(jurors) == size, fmt.Sprintf("%d of %d jurors have a task", len(jurors), size)
+		if len(jurors) != size {
+			return false, fmt.Sprintf("%d of %d jurors have a task", len(jurors), size)
+		}
+		status := caseOf(t, ctx, caseID)["status"]
+		return status == "voting", fmt.Sprint("case status ", status)
 	})
 	return append([]string(nil), jurors...)
 }

@@ -80,6 +80,12 @@ type JuryRequest struct {
 	Deadline time.Time     `json:"deadline"`
 }
 
+// CaseVote is a vote with its case.
+type CaseVote struct {
+	CaseID string
+	Vote
+}
+
 // Decision is a closed case as published on the case-decided topic.
 type Decision struct {
 	CaseID    string        `json:"case_id"`
@@ -109,6 +115,9 @@ type Repository interface {
 	// Drawn reports whether jurorID was drawn for the case.
 	Drawn(ctx context.Context, caseID, jurorID string) (bool, error)
 	RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) error
+	// UndeliveredVotes lists recorded votes not yet handed to their round.
+	UndeliveredVotes(ctx context.Context, votedBefore time.Time, limit int) ([]CaseVote, error)
+	MarkVoteDelivered(ctx context.Context, caseID, jurorID string) error
 	RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]RoundInput, error)
 	MarkRoundStarted(ctx context.Context, caseID string, now time.Time) error
 	// Reporters lists everyone who reported the case's target.
@@ -265,6 +274,29 @@ func (s *Service) StartMissingRounds(ctx context.Context) error {
 	return nil
 }
 
+func (s *Service) deliverVote(ctx context.Context, v CaseVote) error {
+	if err := s.Rounds.RaiseVote(ctx, v.CaseID, v.Vote); err != nil {
+		return err
+	}
+	return s.Repo.MarkVoteDelivered(ctx, v.CaseID, v.JurorID)
+}
+
+// RedeliverVotes hands every recorded vote that did not reach its round (the
+// sidecar was down, the app died) to the round again; rounds ignore repeats.
+func (s *Service) RedeliverVotes(ctx context.Context) error {
+	votes, err := s.Repo.UndeliveredVotes(ctx, s.Now().Add(-2*time.Second), 100)
+	if err != nil {
+		return fmt.Errorf("list undelivered votes: %w", err)
+	}
+	for _, v := range votes {
+		if err := s.deliverVote(ctx, v); err != nil {
+			return fmt.Errorf("redeliver vote of %s on case %s: %w", v.JurorID, v.CaseID, err)
+		}
+		s.Log.Info("vote redelivered", "case_id", v.CaseID, "juror_id", v.JurorID)
+	}
+	return nil
+}
+
 // Report returns a report; only its reporter and operators may see it.
 func (s *Service) Report(ctx context.Context, id string) (ReportView, error) {
 	return s.Repo.Report(ctx, id)
@@ -278,20 +310,26 @@ func (s *Service) Cases(ctx context.Context, f CaseFilter) ([]CaseView, string, 
 	return s.Repo.ListCases(ctx, f)
 }
 
-// CheckVoter returns ErrCaseNotFound or ErrNotJuror unless jurorID was drawn
+// CheckVoter returns ErrCaseNotFound, ErrJuryNotReady or ErrNotJuror unless jurorID was drawn
 // for the case.
 func (s *Service) CheckVoter(ctx context.Context, caseID, jurorID string) error {
-	if _, err := s.Repo.Case(ctx, caseID); err != nil {
+	c, err := s.Repo.Case(ctx, caseID)
+	if err != nil {
 		return err
 	}
 	drawn, err := s.Repo.Drawn(ctx, caseID, jurorID)
 	if err != nil {
 		return fmt.Errorf("look up juror %s of case %s: %w", jurorID, caseID, err)
 	}
-	if !drawn {
-		return domain.ErrNotJuror
+	switch {
+	case drawn:
+		return nil
+	case c.Status == domain.StatusPending:
+		// Tasks become visible when the reviewer service draws them, a moment
+		// before this service records the jury: not settled is not "never drawn".
+		return domain.ErrJuryNotReady
 	}
-	return nil
+	return domain.ErrNotJuror
 }
 
 // CastVote records juror's vote and hands it to the case's round.
@@ -303,10 +341,9 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 		return err
 	}
 	s.Log.Info("vote recorded", "case_id", caseID, "juror_id", jurorID)
-	// The vote is durable; the round reads the database when it closes, so a
-	// failed hand-over delays the decision at most to the next wake-up.
-	if err := s.Rounds.RaiseVote(ctx, caseID, Vote{JurorID: jurorID, Decision: decision}); err != nil {
-		s.Log.Error("hand vote to round", "case_id", caseID, "juror_id", jurorID, "err", err)
+	// The vote is durable; a failed hand-over is retried by the sweeper.
+	if err := s.deliverVote(ctx, CaseVote{CaseID: caseID, Vote: Vote{JurorID: jurorID, Decision: decision}}); err != nil {
+		s.Log.Warn("hand vote to round deferred to sweeper", "case_id", caseID, "juror_id", jurorID, "err", err)
 	}
 	if err := s.Reviewer.CloseTask(ctx, caseID, jurorID, "voted"); err != nil {
 		s.Log.Warn("close juror task", "case_id", caseID, "juror_id", jurorID, "err", err)

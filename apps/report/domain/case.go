@@ -45,6 +45,7 @@ var (
 	ErrAlreadyVoted    = errors.New("juror already voted")
 	ErrJurorReleased   = errors.New("juror was released from this case")
 	ErrCaseClosed      = errors.New("case is closed")
+	ErrJuryNotReady    = errors.New("the jury is still being drawn; retry shortly")
 	ErrCaseNotFound    = errors.New("case not found")
 	ErrReportNotFound  = errors.New("report not found")
 )

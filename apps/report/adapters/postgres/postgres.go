@@ -273,6 +273,26 @@ func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, commen
 	return tx.Commit(ctx)
 }
 
+func (r *Repo) UndeliveredVotes(ctx context.Context, votedBefore time.Time, limit int) ([]app.CaseVote, error) {
+	// Votes of closed cases need no delivery: the close read them from here.
+	rows, err := r.db.Query(ctx, `SELECT j.case_id, j.juror_id, j.decision FROM case_jurors j
+		JOIN cases c ON c.id = j.case_id AND c.status IN ('pending', 'voting')
+		WHERE j.state = 'voted' AND NOT j.vote_delivered AND j.voted_at < $1 ORDER BY j.voted_at LIMIT $2`, votedBefore, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.CaseVote, error) {
+		var v app.CaseVote
+		err := row.Scan(&v.CaseID, &v.JurorID, &v.Decision)
+		return v, err
+	})
+}
+
+func (r *Repo) MarkVoteDelivered(ctx context.Context, caseID, jurorID string) error {
+	_, err := r.db.Exec(ctx, `UPDATE case_jurors SET vote_delivered = true WHERE case_id = $1 AND juror_id = $2`, caseID, jurorID)
+	return err
+}
+
 func (r *Repo) RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]app.RoundInput, error) {
 	rows, err := r.db.Query(ctx, `SELECT id, policy, created_at, deadline FROM cases
 		WHERE round_started_at IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2`, createdBefore, limit)

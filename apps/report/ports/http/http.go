@@ -47,6 +47,8 @@ func mapError(err error) *httpx.Error {
 		return httpx.Conflict("already_voted", err.Error())
 	case errors.Is(err, domain.ErrJurorReleased):
 		return httpx.Conflict("juror_released", err.Error())
+	case errors.Is(err, domain.ErrJuryNotReady):
+		return httpx.Conflict("jury_not_ready", err.Error())
 	case errors.Is(err, domain.ErrCaseClosed):
 		return httpx.Conflict("case_closed", err.Error())
 	}
@@ -182,7 +184,7 @@ func (h Handlers) castVote(c *gin.Context) {
 	decodeErr := httpx.DecodeJSON(c, &body)
 	// The contract's order of checks: 403 (not a juror) before 400, 404 last.
 	err := h.Svc.CheckVoter(ctx, caseID, voter)
-	if errors.Is(err, domain.ErrNotJuror) || (err != nil && !errors.Is(err, domain.ErrCaseNotFound)) {
+	if errors.Is(err, domain.ErrNotJuror) || (err != nil && !errors.Is(err, domain.ErrCaseNotFound) && !errors.Is(err, domain.ErrJuryNotReady)) {
 		fail(c, err)
 		return
 	}

@@ -51,9 +51,13 @@ CREATE TABLE case_jurors (
     decision  text CHECK (decision IN ('uphold', 'reject')),
     comment   text,
     voted_at  timestamptz,
+    -- the vote reached the case's workflow; the sweeper re-sends those that did not
+    vote_delivered boolean NOT NULL DEFAULT false,
     PRIMARY KEY (case_id, juror_id),
     CHECK ((state = 'voted') = (decision IS NOT NULL))
 );
+
+CREATE INDEX case_jurors_undelivered ON case_jurors (voted_at) WHERE state = 'voted' AND NOT vote_delivered;
 
 -- +goose Down
 DROP TABLE case_jurors;
