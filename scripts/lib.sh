@@ -27,7 +27,8 @@ profile() {
       APP_PORT_BASE=18080; SIDECAR_HTTP_BASE=13500; SIDECAR_GRPC_BASE=51000; SIDECAR_METRICS_BASE=19090; SIDECAR_INTERNAL_BASE=51100 ;;
     *) die "unknown profile $PROFILE" ;;
   esac
-  # app i (1 report, 2 reviewer, 3 reward) uses BASE+i for each of these ports.
+  # CONTROL_HEALTHZ_BASE..+4: placement healthz, metrics; scheduler healthz, metrics; placement raft.
+  # App i (1 report, 2 reviewer, 3 reward) uses BASE+i for each of the app and sidecar ports.
   PG_URL_BASE="postgres://postgres@127.0.0.1:$PG_PORT"
   export GOVERN_PROFILE=$PROFILE GOVERN_STATE=$STATE GOVERN_BIN=$BIN GOVERN_ROOT=$ROOT
   export GOVERN_PG_URL_BASE=$PG_URL_BASE
@@ -46,6 +47,8 @@ ensure_packages() {
   local missing=()
   pg_bin >/dev/null 2>&1 || missing+=(postgresql)
   command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v jq >/dev/null || missing+=(jq)
   if [ ${#missing[@]} -gt 0 ]; then
     step "Installing ${missing[*]} with apt"
     [ "$(id -u)" = 0 ] || die "run as root (or install ${missing[*]} yourself)"
@@ -84,14 +87,15 @@ build_tools() {
     (cd "$ROOT/tools/cli" && GOWORK=off go build -o "$BIN/dapr" github.com/dapr/cli)
     touch "$BIN/dapr"
   fi
-  ln -sf "$BIN/daprd" "$RUNTIME_DIR/.dapr/bin/daprd"
+  cp "$ROOT/scripts/daprd-loopback" "$RUNTIME_DIR/.dapr/bin/daprd"
   info "dapr runtime and CLI ready in .local/bin"
 }
 
 # build_apps compiles the three services.
 build_apps() {
   step "Building report, reviewer, reward"
-  (cd "$ROOT" && for app in report reviewer reward; do go build -o "$BIN/$app" "./apps/$app" || exit 1; done)
+  (cd "$ROOT" && for app in report reviewer reward; do go build -o "$BIN/$app" "./apps/$app" || exit 1; done &&
+    go build -o "$BIN/token" ./apps/kit/cmd/token)
   info "binaries in .local/bin"
 }
 
@@ -187,6 +191,7 @@ start_bg() {
 
 start_control_plane() {
   start_bg placement "$BIN/placement" --listen-address 127.0.0.1 --port "$PLACEMENT_PORT" \
+    --initial-cluster "dapr-placement-0=127.0.0.1:$((CONTROL_HEALTHZ_BASE + 4))" \
     --healthz-listen-address 127.0.0.1 --healthz-port "$CONTROL_HEALTHZ_BASE" --metrics-port $((CONTROL_HEALTHZ_BASE + 1)) \
     --metrics-listen-address 127.0.0.1
   start_bg scheduler "$BIN/scheduler" --listen-address 127.0.0.1 --port "$SCHEDULER_PORT" \
@@ -229,8 +234,24 @@ stop_pidfile() {
   rm -f "$f"
 }
 
+# stop_group stops the process group led by the pid in file f (dapr run and
+# every app and sidecar it started).
+stop_group() {
+  local f=$1
+  [ -f "$f" ] || return 0
+  local pid
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
 infra_down() {
-  for name in apps scheduler placement; do stop_pidfile "$STATE/$name.pid"; done
+  stop_group "$STATE/apps.pid"
+  for name in scheduler placement; do stop_pidfile "$STATE/$name.pid"; done
   if running "$STATE/redis.pid"; then
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || stop_pidfile "$STATE/redis.pid"
   fi

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -45,7 +46,7 @@ func NewEngine(log *slog.Logger, ready func(context.Context) error) *gin.Engine 
 		status := c.Writer.Status()
 		elapsed := time.Since(start)
 		requestDuration.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Observe(elapsed.Seconds())
-		if route == "/healthz" || route == "/metrics" {
+		if route == "/healthz" || route == "/metrics" || strings.HasPrefix(route, "/dapr/") {
 			return
 		}
 		level := slog.LevelInfo
@@ -67,6 +68,10 @@ func NewEngine(log *slog.Logger, ready func(context.Context) error) *gin.Engine 
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.Handler()))
+	// The sidecar asks every app for programmatic subscriptions and actor
+	// settings at start; ours are declarative, so both answers are empty.
+	r.GET("/dapr/subscribe", func(c *gin.Context) { c.JSON(http.StatusOK, []any{}) })
+	r.GET("/dapr/config", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{}) })
 	return r
 }
 

@@ -1,0 +1,24 @@
+# The two commands: `make run` (the whole platform, foreground) and `make test`.
+.PHONY: run stop test bench token walkthrough unit
+
+run: ## install what is missing, build, start everything, run in the foreground
+	@bash scripts/run.sh
+
+stop: ## stop everything `make run` started from this checkout
+	@bash scripts/stop.sh
+
+test: ## the same set-up on its own ports and data; unit and end-to-end tests
+	@bash scripts/test.sh
+
+bench: ## end-to-end benchmarks on the test profile (not part of make test)
+	@bash scripts/test.sh bench
+
+unit: ## domain and handler unit tests only (no infrastructure)
+	@go test ./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/...
+
+token: ## print a bearer token: make -s token SUB=alice [ROLES=ops]
+	@test -x .local/bin/token || go build -o .local/bin/token ./apps/kit/cmd/token
+	@.local/bin/token -sub "$(SUB)" -roles "$(ROLES)"
+
+walkthrough: ## run the README walkthrough against a running `make run`
+	@bash scripts/walkthrough.sh
