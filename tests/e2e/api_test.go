@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/govern/tests/platform"
@@ -124,4 +125,22 @@ func TestPoliciesHaveDefaultsAndOnlyOpsChangeThem(t *testing.T) {
 	must(t, resp, err, 400)
 	resp, err = ops.Do(ctx, "PUT", "/v1/policies/post", p)
 	must(t, resp, err, 200)
+}
+
+// The README's walkthrough, pasted into a shell, takes a report to a decision
+// and rewards: two of three drawn jurors uphold and earn 15 points each.
+func TestReadmeWalkthrough(t *testing.T) {
+	out := string(walkthroughOut)
+	if walkthroughErr != nil {
+		t.Fatalf("walkthrough failed: %v\n%s", walkthroughErr, out)
+	}
+	if !strings.Contains(out, `"status":"upheld"`) || !strings.Contains(out, `"tally":{"uphold":2,"reject":0}`) {
+		t.Fatalf("walkthrough did not uphold the case:\n%s", out)
+	}
+	if n := strings.Count(out, `"balance":15}`); n != 2 {
+		t.Fatalf("walkthrough shows %d jurors with 15 points, want 2:\n%s", n, out)
+	}
+	if n := strings.Count(out, "vote: 403"); n != 2 {
+		t.Fatalf("walkthrough shows %d refused non-jurors, want 2:\n%s", n, out)
+	}
 }

@@ -77,37 +77,15 @@ func caseOf(t *testing.T, ctx context.Context, id string) map[string]any {
 	return must(t, resp, err, 200).Map()
 }
 
-// jurorsOf waits until the case's jury is drawn and returns who sits on it,
-// learned from the pool members' task inboxes.
+// jurorsOf waits until the case's jury is drawn and recorded and returns who
+// sits on it, learned from the pool members' task inboxes.
 func jurorsOf(t *testing.T, ctx context.Context, caseID string, size int) []string {
 	t.Helper()
-	var jurors []string
-	eventually(t, "jury drawn for "+caseID, 30*time.Second, func() (bool, string) {
-		jurors = jurors[:0]
-		for _, u := range pool {
-			resp, err := plat.As("reviewer", u).Do(ctx, "GET", "/v1/reviewers/"+u+"/tasks", nil)
-			if err != nil || resp.Status != 200 {
-				return false, fmt.Sprint(resp, err)
-			}
-			var tasks struct {
-				Items []struct {
-					CaseID string `json:"case_id"`
-				} `json:"items"`
-			}
-			_ = resp.JSON(&tasks)
-			for _, tk := range tasks.Items {
-				if tk.CaseID == caseID {
-					jurors = append(jurors, u)
-				}
-			}
-		}
-		if len(jurors) != size {
-			return false, fmt.Sprintf("%d of %d jurors have a task", len(jurors), size)
-		}
-		status := caseOf(t, ctx, caseID)["status"]
-		return status == "voting", fmt.Sprint("case status ", status)
-	})
-	return append([]string(nil), jurors...)
+	jurors, err := drawnJurors(ctx, caseID, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jurors
 }
 
 func vote(ctx context.Context, caseID, juror, decision string) (platform.Response, error) {

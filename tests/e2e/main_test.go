@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -40,11 +41,28 @@ func run(m *testing.M) int {
 	}
 	defer plat.Stop()
 	fmt.Printf("e2e: platform ready in %s\n", time.Since(start).Round(time.Millisecond))
+	// The README walkthrough runs first, on empty databases, as a newcomer
+	// would paste it; TestReadmeWalkthrough checks what it printed.
+	walkthroughOut, walkthroughErr = runWalkthrough(ctx)
+	pool = append(pool, "alice", "bob", "carol", "dave", "erin") // the walkthrough's jurors
 	if err := seedPool(ctx, 7); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: seed juror pool:", err)
 		return 2
 	}
 	return m.Run()
+}
+
+var (
+	walkthroughOut []byte
+	walkthroughErr error
+)
+
+func runWalkthrough(ctx context.Context) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "bash", "scripts/walkthrough.sh")
+	cmd.Dir = os.Getenv("GOVERN_ROOT")
+	cmd.Env = append(os.Environ(), "REPORT="+plat.AppURL("report"), "REVIEWER="+plat.AppURL("reviewer"),
+		"REWARD="+plat.AppURL("reward"))
+	return cmd.CombinedOutput()
 }
 
 func seedPool(ctx context.Context, n int) error {

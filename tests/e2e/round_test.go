@@ -10,7 +10,7 @@ import (
 // and each voter is credited once (with the majority bonus for the winners).
 func TestRoundUpheldCreditsEveryVoterOnce(t *testing.T) {
 	ctx := ctxT(t)
-	rc, _ := fileReport(t, ctx, "item")
+	rc, _ := fileReport(t, ctx, "post")
 	jurors := jurorsOf(t, ctx, rc.CaseID, 5)
 
 	c := caseOf(t, ctx, rc.CaseID)
