@@ -17,12 +17,16 @@ import (
 	"github.com/govern/kit/config"
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
+	"github.com/govern/kit/liveconfig"
 	"github.com/govern/kit/logging"
 	"github.com/govern/kit/pg"
+	"github.com/govern/report/adapters/daprpubsub"
 	"github.com/govern/report/adapters/outbox"
 	"github.com/govern/report/adapters/postgres"
 	"github.com/govern/report/adapters/reviewer"
 	"github.com/govern/report/app"
+	"github.com/govern/report/domain"
+	"github.com/govern/report/ports/events"
 	porthttp "github.com/govern/report/ports/http"
 	roundwf "github.com/govern/report/workflow"
 )
@@ -54,18 +58,35 @@ func run(ctx context.Context, cfg config.Common, log *slog.Logger) error {
 	defer db.Close()
 	sidecar := daprx.New(cfg.DaprHTTP)
 	engine := &roundwf.Engine{}
+	pubsub := daprpubsub.Publisher{Sidecar: sidecar, PubSub: cfg.PubSub}
 	svc := &app.Service{
 		Repo:      postgres.New(db),
 		Rounds:    engine,
 		Reviewer:  reviewer.Client{Sidecar: sidecar, AppID: config.String("REVIEWER_APP_ID", "reviewer")},
 		Publisher: outbox.Publisher{Sidecar: sidecar, Store: config.String("STATE_STORE", "statestore")},
+		Notifier:  pubsub,
+		Policies:  app.NewPolicyCache(),
 		Log:       log,
 		Now:       func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	}
+	if err := svc.ReloadPolicies(ctx); err != nil {
+		return err
+	}
+	settings := &liveconfig.Watcher{
+		Sidecar: sidecar, Store: config.String("CONFIG_STORE", "report-config"), Keys: settingKeys(),
+		Apply: func(key string, value []byte, version string) {
+			if svc.Policies.ApplySetting(key, value, version) {
+				log.Info("policy updated from configuration store", "key", key, "version", version)
+			}
+		},
+		Reload: svc.ReloadPolicies, Log: log,
 	}
 
 	ready := func(ctx context.Context) error { return errors.Join(db.Ping(ctx), engine.Ready(ctx)) }
 	r := httpx.NewEngine(log, ready)
 	porthttp.Handlers{Svc: svc}.Register(r, cfg.JWTSecret)
+	events.Intake{Svc: svc, DeadLetter: pubsub, Log: log}.Register(r)
+	settings.Register(r)
 	errc := make(chan error, 1)
 	go func() { errc <- httpx.Serve(ctx, log, cfg.HTTPAddr, r) }()
 
@@ -77,6 +98,7 @@ func run(ctx context.Context, cfg config.Common, log *slog.Logger) error {
 	}
 	engine.Connect(wf)
 	go sweepRounds(ctx, log, svc)
+	go settings.Run(ctx)
 	return <-errc
 }
 
@@ -111,6 +133,14 @@ func startWorker(ctx context.Context, addr string, reg *workflow.Registry) (*wor
 		return nil, err
 	}
 	return wf, nil
+}
+
+func settingKeys() []string {
+	keys := make([]string, len(domain.Kinds))
+	for i, k := range domain.Kinds {
+		keys[i] = app.SettingKey(k)
+	}
+	return keys
 }
 
 // sweepRounds starts rounds whose start was lost (a crash between storing a

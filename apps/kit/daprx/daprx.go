@@ -155,3 +155,27 @@ func IsRemote(err error, status int, code string) bool {
 	var re *RemoteError
 	return errors.As(err, &re) && re.Status == status && (code == "" || re.Code == code)
 }
+
+// ConfigItem is one key of a configuration store.
+type ConfigItem struct {
+	Value    string            `json:"value"`
+	Version  string            `json:"version"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// SubscribeConfiguration asks the sidecar to post every change of keys in
+// store to the app at /configuration/<store>/<key>; it returns the
+// subscription id.
+func (c *Client) SubscribeConfiguration(ctx context.Context, store string, keys []string) (string, error) {
+	q := url.Values{"key": keys}
+	var out struct {
+		ID string `json:"id"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v1.0/configuration/"+url.PathEscape(store)+"/subscribe?"+q.Encode(), nil, &out)
+	return out.ID, err
+}
+
+// UnsubscribeConfiguration ends a subscription.
+func (c *Client) UnsubscribeConfiguration(ctx context.Context, store, id string) error {
+	return c.do(ctx, http.MethodGet, "/v1.0/configuration/"+url.PathEscape(store)+"/"+url.PathEscape(id)+"/unsubscribe", nil, nil)
+}

@@ -49,6 +49,33 @@ type CaseView struct {
 	DecidedAt   *time.Time
 	Tally       domain.Tally
 	Jurors      []string
+	Timeline    []Event
+}
+
+// Event is one entry of a case's timeline.
+type Event struct {
+	CaseID  string    `json:"-"`
+	At      time.Time `json:"at"`
+	Kind    string    `json:"event"`
+	JurorID string    `json:"juror_id,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// Timeline event kinds.
+const (
+	EventDrawn        = "drawn"
+	EventReminded     = "reminded"
+	EventTimedOut     = "timed_out"
+	EventSubstituted  = "substituted"
+	EventVoted        = "voted"
+	EventDecided      = "decided"
+	EventPoolTooSmall = "pool_too_small"
+)
+
+// VersionedPolicy is a stored policy and its version.
+type VersionedPolicy struct {
+	Policy  domain.Policy
+	Version int64
 }
 
 // CaseFilter selects cases for listing; zero fields match everything.
@@ -102,8 +129,10 @@ var ErrPoolTooSmall = errors.New("juror pool too small")
 
 // Repository is the report database.
 type Repository interface {
-	StoredPolicies(ctx context.Context) ([]domain.Policy, error)
-	SavePolicy(ctx context.Context, p domain.Policy) error
+	// StoredPolicies returns every policy an operator set, with its version.
+	StoredPolicies(ctx context.Context) ([]VersionedPolicy, error)
+	// SavePolicy stores p (notifying every replica's sidecar) and returns its version.
+	SavePolicy(ctx context.Context, p domain.Policy) (int64, error)
 	// ReportByKey returns the receipt of the report filed under an idempotency key.
 	ReportByKey(ctx context.Context, key string) (Receipt, bool, error)
 	// FileReport stores a report, joining the target's open case or opening a
@@ -122,7 +151,14 @@ type Repository interface {
 	MarkRoundStarted(ctx context.Context, caseID string, now time.Time) error
 	// Reporters lists everyone who reported the case's target.
 	Reporters(ctx context.Context, caseID string) ([]string, error)
-	SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time) error
+	// SaveJury records jurors drawn at drawnAt (substitute: replacing a
+	// released juror) and moves a pending case to voting.
+	SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) error
+	// ReleaseJuror releases a juror who has not voted; if the juror voted
+	// after all, it returns that vote instead.
+	ReleaseJuror(ctx context.Context, caseID, jurorID string, now time.Time) (vote string, err error)
+	// RecordEvent adds to the case's timeline (once per case, kind and juror).
+	RecordEvent(ctx context.Context, e Event) error
 	// CloseCase closes the case from the votes it holds (idempotently: a
 	// closed case returns its recorded decision).
 	CloseCase(ctx context.Context, caseID string, now time.Time) (Decision, error)
@@ -146,60 +182,56 @@ type DecisionPublisher interface {
 	PublishDecision(ctx context.Context, d Decision) error
 }
 
+// Notifier tells jurors about their tasks (for mobile push).
+type Notifier interface {
+	Reminded(ctx context.Context, caseID, jurorID string, deadline time.Time) error
+}
+
 // Service implements the use cases.
 type Service struct {
 	Repo      Repository
 	Rounds    Rounds
 	Reviewer  Reviewer
 	Publisher DecisionPublisher
+	Notifier  Notifier
+	Policies  *PolicyCache
 	Log       *slog.Logger
 	Now       func() time.Time
 }
 
-// Policies returns every kind's current policy, defaults for kinds never set.
-func (s *Service) Policies(ctx context.Context) ([]domain.Policy, error) {
-	stored, err := s.Repo.StoredPolicies(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load policies: %w", err)
-	}
-	byKind := map[string]domain.Policy{}
-	for _, p := range stored {
-		byKind[p.Kind] = p
-	}
-	out := make([]domain.Policy, 0, len(domain.Kinds))
-	for _, k := range domain.Kinds {
-		p, ok := byKind[k]
-		if !ok {
-			p = domain.DefaultPolicy(k)
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
 // Policy returns the current policy for kind.
-func (s *Service) Policy(ctx context.Context, kind string) (domain.Policy, error) {
-	all, err := s.Policies(ctx)
-	if err != nil {
-		return domain.Policy{}, err
+func (s *Service) Policy(kind string) (domain.Policy, error) {
+	if !domain.ValidKind(kind) {
+		return domain.Policy{}, fmt.Errorf("%w: unknown kind %q", domain.ErrInvalidPolicy, kind)
 	}
-	for _, p := range all {
-		if p.Kind == kind {
-			return p, nil
-		}
-	}
-	return domain.Policy{}, fmt.Errorf("%w: unknown kind %q", domain.ErrInvalidPolicy, kind)
+	return s.Policies.Get(kind), nil
 }
 
-// ChangePolicy validates and stores p; rounds already running keep theirs.
+// ChangePolicy validates and stores p. The replica that answers applies it
+// at once; every other replica gets it from its sidecar's configuration
+// subscription. Rounds already running keep the policy they started with.
 func (s *Service) ChangePolicy(ctx context.Context, p domain.Policy) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	if err := s.Repo.SavePolicy(ctx, p); err != nil {
+	version, err := s.Repo.SavePolicy(ctx, p)
+	if err != nil {
 		return fmt.Errorf("save policy %s: %w", p.Kind, err)
 	}
-	s.Log.Info("policy changed", "kind", p.Kind, "jury_size", p.JurySize, "quorum", p.Quorum)
+	s.Policies.Apply(p, version)
+	s.Log.Info("policy changed", "kind", p.Kind, "version", version, "jury_size", p.JurySize, "quorum", p.Quorum)
+	return nil
+}
+
+// ReloadPolicies reads every stored policy into the cache.
+func (s *Service) ReloadPolicies(ctx context.Context) error {
+	stored, err := s.Repo.StoredPolicies(ctx)
+	if err != nil {
+		return fmt.Errorf("load policies: %w", err)
+	}
+	for _, vp := range stored {
+		s.Policies.Apply(vp.Policy, vp.Version)
+	}
 	return nil
 }
 
@@ -214,7 +246,7 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 	if err := r.Validate(); err != nil {
 		return Receipt{}, false, err
 	}
-	policy, err := s.Policy(ctx, r.Target.Kind)
+	policy, err := s.Policy(r.Target.Kind)
 	if err != nil {
 		return Receipt{}, false, err
 	}
@@ -349,52 +381,4 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 		s.Log.Warn("close juror task", "case_id", caseID, "juror_id", jurorID, "err", err)
 	}
 	return nil
-}
-
-// DrawJury asks the reviewer service for the case's jury and records it.
-// ErrPoolTooSmall means: try again later.
-func (s *Service) DrawJury(ctx context.Context, caseID string) ([]string, error) {
-	c, err := s.Repo.Case(ctx, caseID)
-	if err != nil {
-		return nil, fmt.Errorf("load case %s: %w", caseID, err)
-	}
-	if c.Status != domain.StatusPending {
-		return c.Jurors, nil // drawn before a retry of this step
-	}
-	reporters, err := s.Repo.Reporters(ctx, caseID)
-	if err != nil {
-		return nil, fmt.Errorf("load reporters of case %s: %w", caseID, err)
-	}
-	now := s.Now().UTC()
-	deadline := now.Add(time.Duration(c.Policy.JurorTimeout))
-	if deadline.After(c.Deadline) {
-		deadline = c.Deadline
-	}
-	req := JuryRequest{
-		DrawID: caseID + "/jury", CaseID: caseID, Size: c.Policy.JurySize,
-		Exclude: reporters, Target: c.Target, Reason: c.Reason, Deadline: deadline,
-	}
-	jurors, err := s.Reviewer.DrawJury(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("draw jury for case %s: %w", caseID, err)
-	}
-	if err := s.Repo.SaveJury(ctx, caseID, jurors, now, deadline); err != nil {
-		return nil, fmt.Errorf("save jury for case %s: %w", caseID, err)
-	}
-	s.Log.Info("jury drawn", "case_id", caseID, "jurors", len(jurors))
-	return jurors, nil
-}
-
-// CloseCase closes the case from its recorded votes and publishes the decision.
-func (s *Service) CloseCase(ctx context.Context, caseID string) (Decision, error) {
-	d, err := s.Repo.CloseCase(ctx, caseID, s.Now().UTC())
-	if err != nil {
-		return Decision{}, fmt.Errorf("close case %s: %w", caseID, err)
-	}
-	if err := s.Publisher.PublishDecision(ctx, d); err != nil {
-		return Decision{}, fmt.Errorf("publish decision of case %s: %w", caseID, err)
-	}
-	s.Log.Info("case decided", "case_id", caseID, "decision", d.Decision,
-		"uphold", d.Tally.Uphold, "reject", d.Tally.Reject)
-	return d, nil
 }

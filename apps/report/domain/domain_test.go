@@ -95,9 +95,24 @@ func TestReportValidation(t *testing.T) {
 	}
 }
 
+var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+// newRound seats jurors at t0 under a policy of size len(jurors), quorum q,
+// a 10-minute juror timeout and a one-hour round.
+func newRound(q int, jurors ...string) *Round {
+	p := DefaultPolicy("item")
+	p.JurySize, p.Quorum = len(jurors), q
+	p.JurorTimeout, p.MaxDuration, p.MaxSubstitutes = Duration(10*time.Minute), Duration(time.Hour), 2
+	r := NewRound(p, Deadline(t0, p))
+	for _, j := range jurors {
+		r.Seat(j, t0)
+	}
+	return r
+}
+
 func TestQuorumDecidesAsSoonAsOneSideReachesIt(t *testing.T) {
 	t.Parallel()
-	r := NewRound(3, []string{"a", "b", "c", "d", "e"})
+	r := newRound(3, "a", "b", "c", "d", "e")
 	for _, v := range []struct{ juror, decision string }{{"a", VoteUphold}, {"b", VoteReject}, {"c", VoteUphold}} {
 		if err := r.Cast(v.juror, v.decision); err != nil {
 			t.Fatal(err)
@@ -116,7 +131,7 @@ func TestQuorumDecidesAsSoonAsOneSideReachesIt(t *testing.T) {
 
 func TestRejectQuorumRejects(t *testing.T) {
 	t.Parallel()
-	r := NewRound(2, []string{"a", "b", "c"})
+	r := newRound(2, "a", "b", "c")
 	_ = r.Cast("a", VoteReject)
 	_ = r.Cast("b", VoteReject)
 	if s, done := r.Decided(); !done || s != StatusRejected {
@@ -126,7 +141,7 @@ func TestRejectQuorumRejects(t *testing.T) {
 
 func TestSecondVoteFromSameJurorIsRejected(t *testing.T) {
 	t.Parallel()
-	r := NewRound(3, []string{"a", "b", "c", "d", "e"})
+	r := newRound(3, "a", "b", "c", "d", "e")
 	_ = r.Cast("a", VoteUphold)
 	if err := r.Cast("a", VoteUphold); !errors.Is(err, ErrAlreadyVoted) {
 		t.Fatalf("second vote: %v, want ErrAlreadyVoted", err)
@@ -138,7 +153,7 @@ func TestSecondVoteFromSameJurorIsRejected(t *testing.T) {
 
 func TestVoteFromNonJurorIsNotCounted(t *testing.T) {
 	t.Parallel()
-	r := NewRound(1, []string{"a"})
+	r := newRound(1, "a")
 	if err := r.Cast("mallory", VoteUphold); !errors.Is(err, ErrNotJuror) {
 		t.Fatalf("got %v, want ErrNotJuror", err)
 	}
@@ -149,9 +164,80 @@ func TestVoteFromNonJurorIsNotCounted(t *testing.T) {
 
 func TestInvalidDecisionIsRefused(t *testing.T) {
 	t.Parallel()
-	r := NewRound(1, []string{"a"})
+	r := newRound(1, "a")
 	if err := r.Cast("a", "maybe"); !errors.Is(err, ErrInvalidVote) {
 		t.Fatalf("got %v, want ErrInvalidVote", err)
+	}
+}
+
+func TestJurorIsRemindedHalfWayAndExpiresAtTimeout(t *testing.T) {
+	t.Parallel()
+	r := newRound(2, "a", "b", "c")
+	if got := r.NextWake(); !got.Equal(t0.Add(5 * time.Minute)) {
+		t.Fatalf("first wake %s, want the reminder at +5m", got)
+	}
+	if due := r.DueReminders(t0.Add(4 * time.Minute)); len(due) != 0 {
+		t.Fatalf("reminded early: %v", due)
+	}
+	_ = r.Cast("a", VoteUphold)
+	due := r.DueReminders(t0.Add(5 * time.Minute))
+	if len(due) != 2 || due[0] != "b" || due[1] != "c" {
+		t.Fatalf("reminders %v, want b and c (a voted)", due)
+	}
+	for _, j := range due {
+		r.MarkReminded(j)
+	}
+	if got := r.NextWake(); !got.Equal(t0.Add(10 * time.Minute)) {
+		t.Fatalf("wake after reminders %s, want the deadline at +10m", got)
+	}
+	if exp := r.Expired(t0.Add(10 * time.Minute)); len(exp) != 2 {
+		t.Fatalf("expired %v, want b and c", exp)
+	}
+}
+
+func TestReleasedJurorCannotVoteAndSubstituteGetsFullTimeout(t *testing.T) {
+	t.Parallel()
+	r := newRound(2, "a", "b", "c")
+	r.Release("b")
+	if err := r.Cast("b", VoteUphold); !errors.Is(err, ErrJurorReleased) {
+		t.Fatalf("vote of released juror: %v", err)
+	}
+	at := t0.Add(10 * time.Minute)
+	r.Substitute("d", at)
+	if got := r.Drawn(); len(got) != 4 || got[3] != "d" {
+		t.Fatalf("drawn %v", got)
+	}
+	if exp := r.Expired(at.Add(9 * time.Minute)); len(exp) != 2 {
+		t.Fatalf("expired %v, want a and c only (d has until +20m)", exp)
+	}
+	if err := r.Cast("d", VoteReject); err != nil {
+		t.Fatalf("substitute vote: %v", err)
+	}
+}
+
+func TestSubstitutesStopAtPolicyLimit(t *testing.T) {
+	t.Parallel()
+	r := newRound(2, "a", "b", "c") // max_substitutes 2
+	r.Substitute("d", t0)
+	if !r.CanSubstitute() {
+		t.Fatal("second substitute refused")
+	}
+	r.Substitute("e", t0)
+	if r.CanSubstitute() {
+		t.Fatal("third substitute allowed")
+	}
+}
+
+func TestJurorDeadlineNeverPassesRoundDeadline(t *testing.T) {
+	t.Parallel()
+	r := newRound(2, "a", "b", "c")
+	late := t0.Add(55 * time.Minute)
+	r.Substitute("d", late)
+	if exp := r.Expired(t0.Add(time.Hour)); len(exp) != 4 {
+		t.Fatalf("at the round deadline every open seat expires, got %v", exp)
+	}
+	if got := r.NextWake(); !got.After(t0) || got.After(r.Deadline()) {
+		t.Fatalf("next wake %s outside the round", got)
 	}
 }
 

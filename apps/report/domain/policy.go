@@ -55,6 +55,10 @@ type Policy struct {
 	MaxDuration    Duration `json:"max_duration"`
 	MaxSubstitutes int      `json:"max_substitutes"`
 	OnTimeout      string   `json:"on_timeout"`
+	// Cooldown: reports of a target whose case closed less than this ago
+	// join that case instead of opening a new round. An extension of the
+	// contract's policy object; "0s" turns it off.
+	Cooldown Duration `json:"cooldown"`
 }
 
 // DefaultPolicy is the policy of a kind no operator has changed.
@@ -62,7 +66,7 @@ func DefaultPolicy(kind string) Policy {
 	return Policy{
 		Kind: kind, JurySize: 5, Quorum: 3,
 		JurorTimeout: Duration(24 * time.Hour), MaxDuration: Duration(72 * time.Hour),
-		MaxSubstitutes: 5, OnTimeout: OnTimeoutUndecided,
+		MaxSubstitutes: 5, OnTimeout: OnTimeoutUndecided, Cooldown: Duration(24 * time.Hour),
 	}
 }
 
@@ -96,6 +100,8 @@ func (p Policy) Validate() error {
 		return bad("max_substitutes must be between 0 and %d", MaxSubstitutesCap)
 	case p.OnTimeout != OnTimeoutUndecided && p.OnTimeout != OnTimeoutEscalate:
 		return bad("on_timeout must be %q or %q", OnTimeoutUndecided, OnTimeoutEscalate)
+	case p.Cooldown < 0 || time.Duration(p.Cooldown) > MaxRoundDuration:
+		return bad("cooldown must be between 0s and %s", MaxRoundDuration)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/govern/kit/httpx"
@@ -47,22 +48,35 @@ func newID(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-func (r *Repo) StoredPolicies(ctx context.Context) ([]domain.Policy, error) {
-	rows, err := r.db.Query(ctx, `SELECT body FROM policies ORDER BY kind`)
+func (r *Repo) StoredPolicies(ctx context.Context) ([]app.VersionedPolicy, error) {
+	rows, err := r.db.Query(ctx, `SELECT value, version::bigint FROM settings WHERE key LIKE 'policy.%' ORDER BY key`)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Policy, error) {
-		var p domain.Policy
-		err := row.Scan(&p)
-		return p, err
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.VersionedPolicy, error) {
+		var (
+			vp  app.VersionedPolicy
+			raw []byte
+		)
+		if err := row.Scan(&raw, &vp.Version); err != nil {
+			return vp, err
+		}
+		return vp, json.Unmarshal(raw, &vp.Policy)
 	})
 }
 
-func (r *Repo) SavePolicy(ctx context.Context, p domain.Policy) error {
-	_, err := r.db.Exec(ctx, `INSERT INTO policies (kind, body, updated_at) VALUES ($1, $2, now())
-		ON CONFLICT (kind) DO UPDATE SET body = EXCLUDED.body, updated_at = now()`, p.Kind, p)
-	return err
+// SavePolicy upserts the policy's setting; the table's trigger notifies the
+// sidecars' configuration subscriptions.
+func (r *Repo) SavePolicy(ctx context.Context, p domain.Policy) (int64, error) {
+	value, err := json.Marshal(p)
+	if err != nil {
+		return 0, err
+	}
+	var version int64
+	err = r.db.QueryRow(ctx, `INSERT INTO settings (key, value, version) VALUES ($1, $2, '1')
+		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = (settings.version::bigint + 1)::text
+		RETURNING version::bigint`, app.SettingKey(p.Kind), string(value)).Scan(&version)
+	return version, err
 }
 
 func (r *Repo) ReportByKey(ctx context.Context, key string) (app.Receipt, bool, error) {
@@ -105,6 +119,13 @@ func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, po
 	err = tx.QueryRow(ctx, `SELECT id, status FROM cases
 		WHERE target_kind = $1 AND target_id = $2 AND status IN ('pending', 'voting') FOR UPDATE`,
 		rep.Target.Kind, rep.Target.ID).Scan(&rc.CaseID, &rc.Status)
+	if errors.Is(err, pgx.ErrNoRows) && policy.Cooldown > 0 {
+		// Within the cool-down after a decision, reports join the closed case.
+		err = tx.QueryRow(ctx, `SELECT id, status FROM cases
+			WHERE target_kind = $1 AND target_id = $2 AND decided_at > $3
+			ORDER BY decided_at DESC LIMIT 1 FOR UPDATE`,
+			rep.Target.Kind, rep.Target.ID, now.Add(-time.Duration(policy.Cooldown))).Scan(&rc.CaseID, &rc.Status)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		newCase = true
 		rc.CaseID, rc.Status = newID("c_"), domain.StatusPending
@@ -167,7 +188,30 @@ func (r *Repo) Case(ctx context.Context, id string) (app.CaseView, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return v, domain.ErrCaseNotFound
 	}
+	if err != nil {
+		return v, err
+	}
+	rows, err := r.db.Query(ctx, `SELECT case_id, at, kind, juror_id, detail FROM case_events WHERE case_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return v, err
+	}
+	v.Timeline, err = pgx.CollectRows(rows, pgx.RowToStructByPos[app.Event])
 	return v, err
+}
+
+// RecordEvent adds to a case's timeline; a repeated event is ignored.
+func (r *Repo) RecordEvent(ctx context.Context, e app.Event) error {
+	return recordEvent(ctx, r.db, e)
+}
+
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func recordEvent(ctx context.Context, db execer, e app.Event) error {
+	_, err := db.Exec(ctx, `INSERT INTO case_events (case_id, at, kind, juror_id, detail) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT DO NOTHING`, e.CaseID, e.At, e.Kind, e.JurorID, e.Detail)
+	return err
 }
 
 type cursor struct {
@@ -270,6 +314,9 @@ func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, commen
 		WHERE case_id = $1 AND juror_id = $2`, caseID, jurorID, decision, comment, now); err != nil {
 		return err
 	}
+	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventVoted, JurorID: jurorID}); err != nil {
+		return err
+	}
 	return tx.Commit(ctx)
 }
 
@@ -319,15 +366,22 @@ func (r *Repo) Reporters(ctx context.Context, caseID string) ([]string, error) {
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time) error {
+func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) error {
 	tx, err := r.db.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
+	kind := app.EventDrawn
+	if substitute {
+		kind = app.EventSubstituted
+	}
 	for _, j := range jurors {
 		if _, err := tx.Exec(ctx, `INSERT INTO case_jurors (case_id, juror_id, state, drawn_at, deadline)
 			VALUES ($1, $2, 'drawn', $3, $4) ON CONFLICT DO NOTHING`, caseID, j, drawnAt, deadline); err != nil {
+			return err
+		}
+		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: drawnAt, Kind: kind, JurorID: j}); err != nil {
 			return err
 		}
 	}
@@ -335,6 +389,35 @@ func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, dra
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+// ReleaseJuror releases a juror who has not voted, under the juror row's
+// lock, so that a vote and a release never both win.
+func (r *Repo) ReleaseJuror(ctx context.Context, caseID, jurorID string, now time.Time) (string, error) {
+	tx, err := r.db.Begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback(ctx)
+	var state string
+	var decision *string
+	err = tx.QueryRow(ctx, `SELECT state, decision FROM case_jurors WHERE case_id = $1 AND juror_id = $2 FOR UPDATE`,
+		caseID, jurorID).Scan(&state, &decision)
+	if err != nil {
+		return "", err
+	}
+	if state == "voted" && decision != nil {
+		return *decision, nil
+	}
+	if state == "drawn" {
+		if _, err := tx.Exec(ctx, `UPDATE case_jurors SET state = 'released' WHERE case_id = $1 AND juror_id = $2`, caseID, jurorID); err != nil {
+			return "", err
+		}
+		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventTimedOut, JurorID: jurorID}); err != nil {
+			return "", err
+		}
+	}
+	return "", tx.Commit(ctx)
 }
 
 // CloseCase decides the case from the votes recorded in this database, under
@@ -372,6 +455,9 @@ func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time) (app
 	d.Decision, d.DecidedAt = domain.Outcome(d.Tally, c.Policy), now
 	if _, err := tx.Exec(ctx, `UPDATE cases SET status = $2, decided_at = $3, tally_uphold = $4, tally_reject = $5 WHERE id = $1`,
 		caseID, d.Decision, now, d.Tally.Uphold, d.Tally.Reject); err != nil {
+		return app.Decision{}, err
+	}
+	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventDecided, Detail: d.Decision}); err != nil {
 		return app.Decision{}, err
 	}
 	return d, tx.Commit(ctx)

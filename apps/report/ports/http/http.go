@@ -120,6 +120,17 @@ func caseJSON(v app.CaseView) gin.H {
 		"report_count": v.ReportCount, "jurors_needed": v.Policy.JurySize, "votes_cast": v.VotesCast,
 		"deadline": v.Deadline.UTC(), "created_at": v.CreatedAt.UTC(),
 	}
+	if v.Timeline != nil { // loaded for single cases, not for lists
+		timeline := make([]app.Event, len(v.Timeline))
+		for i, e := range v.Timeline {
+			e.At = e.At.UTC()
+			if !domain.Closed(v.Status) {
+				e.JurorID = "" // who sits on an open jury stays hidden
+			}
+			timeline[i] = e
+		}
+		out["timeline"] = timeline
+	}
 	if domain.Closed(v.Status) {
 		out["decision"] = v.Status
 		out["tally"] = v.Tally
@@ -208,12 +219,7 @@ func (h Handlers) castVote(c *gin.Context) {
 }
 
 func (h Handlers) listPolicies(c *gin.Context) {
-	items, err := h.Svc.Policies(c.Request.Context())
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items})
+	c.JSON(http.StatusOK, gin.H{"items": h.Svc.Policies.All()})
 }
 
 func (h Handlers) putPolicy(c *gin.Context) {
@@ -222,10 +228,20 @@ func (h Handlers) putPolicy(c *gin.Context) {
 		fail(c, httpx.BadRequest("unknown kind "+kind+"; one of "+strings.Join(domain.Kinds, ", ")))
 		return
 	}
-	var p domain.Policy
-	if err := httpx.DecodeJSON(c, &p); err != nil {
+	// Every field of the contract's policy is required; cooldown (our
+	// extension) keeps its current value when left out.
+	var body struct {
+		domain.Policy
+		Cooldown *domain.Duration `json:"cooldown"`
+	}
+	if err := httpx.DecodeJSON(c, &body); err != nil {
 		fail(c, err)
 		return
+	}
+	p := body.Policy
+	p.Cooldown = h.Svc.Policies.Get(kind).Cooldown
+	if body.Cooldown != nil {
+		p.Cooldown = *body.Cooldown
 	}
 	if p.Kind == "" {
 		p.Kind = kind

@@ -1,9 +1,26 @@
 -- +goose Up
-CREATE TABLE policies (
-    kind       text PRIMARY KEY,
-    body       jsonb NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now()
+-- Operator settings (vote policies, key "policy.<kind>"). This table is also
+-- the Dapr configuration store (configuration.postgresql): the trigger below
+-- notifies every replica's sidecar of each change.
+CREATE TABLE settings (
+    key      text PRIMARY KEY,
+    value    text NOT NULL,
+    version  text NOT NULL,
+    metadata json
 );
+
+-- +goose StatementBegin
+CREATE FUNCTION notify_settings() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify('report_settings',
+        json_build_object('table', TG_TABLE_NAME, 'action', TG_OP, 'data', row_to_json(NEW))::text);
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+-- +goose StatementEnd
+
+CREATE TRIGGER settings_notify AFTER INSERT OR UPDATE ON settings
+    FOR EACH ROW EXECUTE FUNCTION notify_settings();
 
 CREATE TABLE cases (
     id               text PRIMARY KEY,
@@ -26,6 +43,7 @@ CREATE UNIQUE INDEX cases_one_open_per_target ON cases (target_kind, target_id)
     WHERE status IN ('pending', 'voting');
 CREATE INDEX cases_created ON cases (created_at DESC, id DESC);
 CREATE INDEX cases_round_not_started ON cases (created_at) WHERE round_started_at IS NULL;
+CREATE INDEX cases_by_target ON cases (target_kind, target_id, decided_at DESC);
 
 CREATE TABLE reports (
     id              text PRIMARY KEY,
@@ -59,8 +77,24 @@ CREATE TABLE case_jurors (
 
 CREATE INDEX case_jurors_undelivered ON case_jurors (voted_at) WHERE state = 'voted' AND NOT vote_delivered;
 
+-- What happened in a case, in order: drawn, reminded, timed_out,
+-- substituted, voted, decided. Activities may run twice, so an event that
+-- happens once per juror is recorded once.
+CREATE TABLE case_events (
+    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    case_id  text NOT NULL REFERENCES cases (id),
+    at       timestamptz NOT NULL,
+    kind     text NOT NULL CHECK (kind IN ('drawn', 'reminded', 'timed_out', 'substituted', 'voted', 'decided', 'pool_too_small')),
+    juror_id text NOT NULL DEFAULT '',
+    detail   text NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX case_events_once ON case_events (case_id, kind, juror_id);
+CREATE INDEX case_events_by_case ON case_events (case_id, id);
+
 -- +goose Down
+DROP TABLE case_events;
 DROP TABLE case_jurors;
 DROP TABLE reports;
 DROP TABLE cases;
-DROP TABLE policies;
+DROP TABLE settings;
+DROP FUNCTION notify_settings;

@@ -1,0 +1,42 @@
+// Package daprpubsub publishes the report service's notifications through
+// the sidecar's pub/sub API.
+package daprpubsub
+
+import (
+	"context"
+	"time"
+
+	"github.com/govern/kit/daprx"
+	"github.com/govern/report/app"
+)
+
+// Topics this service publishes directly (decisions go through the outbox).
+const (
+	TopicJurorReminded    = "juror-reminded"
+	TopicReportDeadLetter = "reports-dead-letter"
+)
+
+// Publisher implements app.Notifier and the intake's dead-letter sink.
+type Publisher struct {
+	Sidecar *daprx.Client
+	PubSub  string
+}
+
+var _ app.Notifier = Publisher{}
+
+func (p Publisher) Reminded(ctx context.Context, caseID, jurorID string, deadline time.Time) error {
+	return p.Sidecar.Publish(ctx, p.PubSub, TopicJurorReminded,
+		map[string]any{"case_id": caseID, "juror_id": jurorID, "deadline": deadline.UTC()})
+}
+
+// DeadLetter is what a refused intake message becomes on the dead-letter topic.
+type DeadLetter struct {
+	Reason  string `json:"reason"`
+	EventID string `json:"event_id"`
+	Message string `json:"message"`
+}
+
+// Reject sends a message that can never be processed to the dead-letter topic.
+func (p Publisher) Reject(ctx context.Context, d DeadLetter) error {
+	return p.Sidecar.Publish(ctx, p.PubSub, TopicReportDeadLetter, d)
+}
