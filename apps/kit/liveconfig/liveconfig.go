@@ -32,7 +32,8 @@ type Watcher struct {
 	// truth) and applies it; called at each (re)subscription.
 	Reload func(context.Context) error
 	Log    *slog.Logger
-	// Renew is how often the subscription is renewed (default 30s).
+	// Renew is how often the subscription is renewed (default 5s): a sidecar
+	// restart drops subscriptions without telling the app.
 	Renew time.Duration
 }
 
@@ -62,7 +63,7 @@ func (w *Watcher) Register(r gin.IRouter) {
 func (w *Watcher) Run(ctx context.Context) {
 	renew := w.Renew
 	if renew == 0 {
-		renew = 30 * time.Second
+		renew = 5 * time.Second
 	}
 	var id string
 	for {

@@ -1,0 +1,346 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/govern/kit/daprx"
+)
+
+// setPolicy sets kind's policy for this test and restores the default after.
+func setPolicy(t *testing.T, ctx context.Context, kind string, jury, quorum int, jurorTimeout, maxDuration string, subs int, onTimeout string) {
+	t.Helper()
+	ops := plat.As("report", "ops-policy", "ops")
+	p := map[string]any{"jury_size": jury, "quorum": quorum, "juror_timeout": jurorTimeout,
+		"max_duration": maxDuration, "max_substitutes": subs, "on_timeout": onTimeout}
+	resp, err := ops.Do(ctx, "PUT", "/v1/policies/"+kind, p)
+	must(t, resp, err, 200)
+	t.Cleanup(func() {
+		def := map[string]any{"jury_size": 5, "quorum": 3, "juror_timeout": "24h", "max_duration": "72h",
+			"max_substitutes": 5, "on_timeout": "undecided"}
+		resp, err := ops.Do(context.Background(), "PUT", "/v1/policies/"+kind, def)
+		if err != nil || resp.Status != 200 {
+			t.Errorf("restore policy %s: %v %v", kind, resp, err)
+		}
+	})
+}
+
+// redis runs redis-cli against the platform's Redis.
+func redis(t *testing.T, args ...string) string {
+	t.Helper()
+	host, port, _ := strings.Cut(os.Getenv("GOVERN_REDIS_ADDR"), ":")
+	out, err := exec.Command("redis-cli", append([]string{"-h", host, "-p", port, "--raw"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis-cli %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// messagesMentioning counts the entries of a topic's stream that contain s.
+func messagesMentioning(t *testing.T, topic, s string) int {
+	return strings.Count(redis(t, "XRANGE", topic, "-", "+"), s)
+}
+
+// waitDrained waits until every consumer group of topic has read and
+// acknowledged every message (lag 0, nothing pending).
+func waitDrained(t *testing.T, topic string) {
+	t.Helper()
+	eventually(t, topic+" drained", 20*time.Second, func() (bool, string) {
+		out := redis(t, "XINFO", "GROUPS", topic)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		groups, drained := 0, true
+		for i := 0; i+1 < len(lines); i++ {
+			switch lines[i] {
+			case "pending", "lag":
+				if lines[i] == "pending" {
+					groups++
+				}
+				if n, err := strconv.Atoi(strings.TrimSpace(lines[i+1])); err != nil || n != 0 {
+					drained = false
+				}
+			}
+		}
+		return groups > 0 && drained, out
+	})
+}
+
+func timelineKinds(c map[string]any) map[string]int {
+	n := map[string]int{}
+	events, _ := c["timeline"].([]any)
+	for _, e := range events {
+		n[e.(map[string]any)["event"].(string)]++
+	}
+	return n
+}
+
+// A juror who never answers is released at juror_timeout and replaced; the
+// round survives a kill -9 of the report app in between, and decides.
+func TestSilentJurorIsReplacedAndCaseDecides(t *testing.T) {
+	ctx := ctxT(t)
+	setPolicy(t, ctx, "comment", 3, 2, "3s", "2m", 2, "undecided")
+	rc, _ := fileReport(t, ctx, "comment")
+	jurors := jurorsOf(t, ctx, rc.CaseID, 3)
+	resp, err := vote(ctx, rc.CaseID, jurors[0], "uphold")
+	must(t, resp, err, 202)
+	resp, err = vote(ctx, rc.CaseID, jurors[1], "reject")
+	must(t, resp, err, 202)
+
+	c := caseOf(t, ctx, rc.CaseID)
+	for _, e := range c["timeline"].([]any) {
+		if id := e.(map[string]any)["juror_id"]; id != nil {
+			t.Fatalf("open case timeline reveals juror %v", id)
+		}
+	}
+	if err := plat.Kill("report"); err != nil {
+		t.Fatal(err)
+	}
+	if err := plat.StartApp("report"); err != nil {
+		t.Fatal(err)
+	}
+	if err := plat.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	var substitute string
+	eventually(t, "substitute drawn", 30*time.Second, func() (bool, string) {
+		js, err := drawnJurors(ctx, rc.CaseID, 1)
+		if err != nil || len(js) == 0 {
+			return false, "no open task for a substitute yet"
+		}
+		for _, j := range js {
+			if j != jurors[0] && j != jurors[1] && j != jurors[2] {
+				substitute = j
+			}
+		}
+		return substitute != "", fmt.Sprint("open tasks: ", js)
+	})
+	resp, err = vote(ctx, rc.CaseID, jurors[2], "uphold")
+	if must(t, resp, err, 409); resp.ErrorCode() != "juror_released" {
+		t.Fatalf("late vote of released juror: %s", resp)
+	}
+	resp, err = vote(ctx, rc.CaseID, substitute, "uphold")
+	must(t, resp, err, 202)
+	c = waitClosed(t, ctx, rc.CaseID, 20*time.Second)
+	if c["status"] != "upheld" {
+		t.Fatalf("case %v, want upheld", c)
+	}
+	kinds := timelineKinds(c)
+	if kinds["timed_out"] != 1 || kinds["substituted"] != 1 || kinds["voted"] != 3 || kinds["decided"] != 1 || kinds["reminded"] < 1 {
+		t.Fatalf("timeline %v", c["timeline"])
+	}
+	if js := c["jurors"].([]any); len(js) != 4 {
+		t.Fatalf("jurors %v, want 3 drawn + 1 substitute", js)
+	}
+}
+
+// When substitutes run out, the case closes at max_duration as on_timeout says.
+func TestSubstitutesRunOutAndCaseEscalatesAtMaxDuration(t *testing.T) {
+	ctx := ctxT(t)
+	setPolicy(t, ctx, "review", 3, 2, "2s", "7s", 1, "escalate")
+	rc, _ := fileReport(t, ctx, "review")
+	jurorsOf(t, ctx, rc.CaseID, 3)
+	// The sidecar dies mid-round; timers and deadlines still hold after restart.
+	if err := plat.Kill("report-dapr"); err != nil {
+		t.Fatal(err)
+	}
+	if err := plat.StartSidecar("report"); err != nil {
+		t.Fatal(err)
+	}
+	c := waitClosed(t, ctx, rc.CaseID, 30*time.Second)
+	if c["status"] != "escalated" {
+		t.Fatalf("case %v, want escalated", c)
+	}
+	kinds := timelineKinds(c)
+	if kinds["timed_out"] != 4 || kinds["substituted"] != 1 || kinds["voted"] != 0 {
+		t.Fatalf("timeline %v, want 4 timeouts and 1 substitute", c["timeline"])
+	}
+	decided, _ := time.Parse(time.RFC3339Nano, c["decided_at"].(string))
+	deadline, _ := time.Parse(time.RFC3339Nano, c["deadline"].(string))
+	if decided.Before(deadline) {
+		t.Fatalf("closed at %s, before the deadline %s", decided, deadline)
+	}
+}
+
+// The last votes racing at quorum produce one decision and one case-decided.
+func TestRacingFinalVotesDecideOnce(t *testing.T) {
+	ctx := ctxT(t)
+	rc, _ := fileReport(t, ctx, "post")
+	jurors := jurorsOf(t, ctx, rc.CaseID, 5)
+	for _, j := range jurors[:2] {
+		resp, err := vote(ctx, rc.CaseID, j, "uphold")
+		must(t, resp, err, 202)
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, 3)
+	for i, j := range jurors[2:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := vote(ctx, rc.CaseID, j, "uphold")
+			if err == nil {
+				statuses[i] = resp.Status
+			}
+		}()
+	}
+	wg.Wait()
+	c := waitClosed(t, ctx, rc.CaseID, 20*time.Second)
+	tally := c["tally"].(map[string]any)
+	accepted := 0
+	for _, s := range statuses {
+		if s == 202 {
+			accepted++
+		} else if s != 409 {
+			t.Fatalf("racing vote answered %d", s)
+		}
+	}
+	if c["status"] != "upheld" || int(tally["uphold"].(float64)) != 2+accepted {
+		t.Fatalf("case %v with %d accepted racing votes", c, accepted)
+	}
+	eventually(t, "case-decided published", 20*time.Second, func() (bool, string) {
+		return messagesMentioning(t, "case-decided", rc.CaseID) > 0, "not yet on the stream"
+	})
+	waitDrained(t, "case-decided")
+	if n := messagesMentioning(t, "case-decided", rc.CaseID); n != 1 {
+		t.Fatalf("%d case-decided messages for the case, want 1", n)
+	}
+}
+
+// The same idempotency key through HTTP and through the reports topic files
+// one report; malformed messages go to the dead-letter topic with a reason.
+func TestTopicIntakeIsIdempotentAndDeadLettersMalformedMessages(t *testing.T) {
+	ctx := ctxT(t)
+	reporter := unique("reporter")
+	key := unique("key")
+	body := map[string]any{"reporter_id": reporter, "reason": "fake",
+		"target": map[string]any{"kind": "chat", "id": unique("chat"), "owner_id": unique("owner")}}
+	first, err := plat.As("report", reporter).Do(ctx, "POST", "/v1/reports", body, "Idempotency-Key", key)
+	must(t, first, err, 202)
+	var rc receipt
+	_ = first.JSON(&rc)
+
+	sidecar := daprx.New(plat.SidecarURL("report"))
+	msg := map[string]any{"idempotency_key": key}
+	for k, v := range body {
+		msg[k] = v
+	}
+	badKind := unique("bad-kind")
+	for _, m := range []any{msg, msg,
+		map[string]any{"reporter_id": reporter, "reason": "x", "idempotency_key": badKind,
+			"target": map[string]any{"kind": "video", "id": "v1", "owner_id": "o1"}},
+		map[string]any{"reporter_id": 42}} {
+		if err := sidecar.Publish(ctx, "pubsub", "reports", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitDrained(t, "reports")
+	if got := caseOf(t, ctx, rc.CaseID)["report_count"]; got != float64(1) {
+		t.Fatalf("report_count %v after the same key on HTTP and topic, want 1", got)
+	}
+	dead := redis(t, "XRANGE", "reports-dead-letter", "-", "+")
+	if !strings.Contains(dead, badKind) || !strings.Contains(dead, "target.kind must be one of") || !strings.Contains(dead, "malformed JSON") {
+		t.Fatalf("dead-letter stream lacks the refused messages and reasons:\n%s", dead)
+	}
+	fresh := map[string]any{"reporter_id": reporter, "reason": "fake",
+		"target": map[string]any{"kind": "chat", "id": unique("chat"), "owner_id": unique("owner")}}
+	again, err := plat.As("report", reporter).Do(ctx, "POST", "/v1/reports", fresh, "Idempotency-Key", badKind)
+	must(t, again, err, 202) // the refused message left nothing behind under its key
+}
+
+// A policy change mid-round leaves that round alone; the next round uses it.
+func TestPolicyChangeAppliesToNextRoundOnly(t *testing.T) {
+	ctx := ctxT(t)
+	setPolicy(t, ctx, "chat", 3, 2, "1h", "2h", 1, "undecided")
+	first, _ := fileReport(t, ctx, "chat")
+	jurors := jurorsOf(t, ctx, first.CaseID, 3)
+	setPolicy(t, ctx, "chat", 5, 3, "1h", "2h", 1, "undecided")
+	second, _ := fileReport(t, ctx, "chat")
+	if got := caseOf(t, ctx, second.CaseID)["jurors_needed"]; got != float64(5) {
+		t.Fatalf("new round jurors_needed %v, want 5", got)
+	}
+	for _, j := range jurors[:2] {
+		resp, err := vote(ctx, first.CaseID, j, "reject")
+		must(t, resp, err, 202)
+	}
+	c := waitClosed(t, ctx, first.CaseID, 20*time.Second)
+	if c["status"] != "rejected" || c["jurors_needed"] != float64(3) {
+		t.Fatalf("first round %v, want rejected under its own 3/2 policy", c)
+	}
+}
+
+// Reports of a target decided moments ago join that closed case.
+func TestReportsDuringCooldownJoinTheClosedCase(t *testing.T) {
+	ctx := ctxT(t)
+	setPolicy(t, ctx, "comment", 3, 2, "1h", "2h", 1, "undecided")
+	target := map[string]any{"kind": "comment", "id": unique("comment"), "owner_id": unique("owner")}
+	reporter := unique("reporter")
+	resp, err := plat.As("report", reporter).Do(ctx, "POST", "/v1/reports",
+		map[string]any{"reporter_id": reporter, "target": target, "reason": "insult"})
+	must(t, resp, err, 202)
+	var rc receipt
+	_ = resp.JSON(&rc)
+	jurors := jurorsOf(t, ctx, rc.CaseID, 3)
+	for _, j := range jurors[:2] {
+		resp, err := vote(ctx, rc.CaseID, j, "uphold")
+		must(t, resp, err, 202)
+	}
+	waitClosed(t, ctx, rc.CaseID, 20*time.Second)
+	late := unique("reporter")
+	resp, err = plat.As("report", late).Do(ctx, "POST", "/v1/reports",
+		map[string]any{"reporter_id": late, "target": target, "reason": "insult too"})
+	must(t, resp, err, 202)
+	var joined receipt
+	_ = resp.JSON(&joined)
+	if joined.CaseID != rc.CaseID || joined.Status != "upheld" {
+		t.Fatalf("report in cool-down got %+v, want to join closed case %s", joined, rc.CaseID)
+	}
+	resp, err = plat.As("report", reporter).Do(ctx, "POST", "/v1/reports",
+		map[string]any{"reporter_id": reporter, "target": target, "reason": "again"})
+	must(t, resp, err, 409)
+}
+
+// A policy written by another replica reaches this one through its sidecar's
+// configuration subscription, without a restart.
+func TestPolicyChangeReachesReplicasLive(t *testing.T) {
+	ctx := ctxT(t)
+	setPolicy(t, ctx, "item", 3, 2, "1h", "2h", 1, "undecided")
+	db, err := pgx.Connect(ctx, plat.DatabaseURL("report"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	// What another replica's PUT writes: the setting row, one version up.
+	_, err = db.Exec(ctx, `UPDATE settings SET version = (version::bigint + 1)::text,
+		value = (value::jsonb || '{"jury_size": 7, "quorum": 4}')::text WHERE key = 'policy.item'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "policy change seen by the app", 10*time.Second, func() (bool, string) {
+		resp, err := plat.As("report", "anyone").Do(ctx, "GET", "/v1/policies", nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		var list struct {
+			Items []struct {
+				Kind     string `json:"kind"`
+				JurySize int    `json:"jury_size"`
+				Quorum   int    `json:"quorum"`
+			} `json:"items"`
+		}
+		_ = resp.JSON(&list)
+		for _, p := range list.Items {
+			if p.Kind == "item" {
+				return p.JurySize == 7 && p.Quorum == 4, fmt.Sprintf("item policy %+v", p)
+			}
+		}
+		return false, resp.String()
+	})
+}
