@@ -19,7 +19,8 @@ cd "$ROOT"
 MODULES="./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/..."
 if [ "$MODE" = bench ]; then
   step "Benchmarks (end-to-end, real platform)"
-  go test -count=1 -run '^$' -bench . -benchtime "${BENCHTIME:-20x}" -timeout 30m ./tests/... 
+  go test -count=1 -run '^$' -bench RoundLatency -benchtime "${ROUNDS:-30}x" -timeout 30m ./tests/e2e/
+  go test -count=1 -run '^$' -bench OpenRounds -benchtime "${OPEN_ROUNDS:-1000}x" -timeout 30m ./tests/e2e/
   exit 0
 fi
 step "Unit tests"

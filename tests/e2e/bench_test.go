@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,13 +19,14 @@ import (
 // `make bench` (BENCHTIME=20x by default: twenty rounds).
 func BenchmarkRoundLatency(b *testing.B) {
 	ctx := context.Background()
-	var decided, credited []time.Duration
+	var decided, published, credited []time.Duration
 	for i := 0; i < b.N; i++ {
-		d, c, err := oneRound(ctx)
+		caseID, last, d, c, err := oneRound(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
 		decided, credited = append(decided, d), append(credited, c)
+		published = append(published, publishedAfter(b, caseID, last))
 	}
 	report := func(name string, ds []time.Duration) {
 		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
@@ -35,28 +39,49 @@ func BenchmarkRoundLatency(b *testing.B) {
 			pct(0.99).Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
 	}
 	report("last-vote-to-decision", decided)
+	report("last-vote-to-case-decided", published)
 	report("last-vote-to-credit", credited)
 }
 
-func oneRound(ctx context.Context) (toDecision, toCredit time.Duration, err error) {
+// publishedAfter is how long after last the case's case-decided message
+// entered the Redis stream (stream ids are the broker's insertion time in ms).
+func publishedAfter(b *testing.B, caseID string, last time.Time) time.Duration {
+	out := redis(b, "XRANGE", "case-decided", "-", "+")
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if !strings.Contains(l, caseID) {
+			continue
+		}
+		for j := i; j >= 0; j-- { // the entry id precedes its fields
+			if ms, _, ok := strings.Cut(lines[j], "-"); ok {
+				if n, err := strconv.ParseInt(ms, 10, 64); err == nil && len(ms) == 13 {
+					return time.UnixMilli(n).Sub(last)
+				}
+			}
+		}
+	}
+	b.Fatalf("no case-decided message for %s", caseID)
+	return 0
+}
+
+func oneRound(ctx context.Context) (caseID string, last time.Time, toDecision, toCredit time.Duration, err error) {
 	reporter := unique("bench-reporter")
 	body := map[string]any{"reporter_id": reporter, "reason": "bench",
 		"target": map[string]any{"kind": "review", "id": unique("bench-target"), "owner_id": unique("bench-owner")}}
 	resp, err := plat.As("report", reporter).Do(ctx, "POST", "/v1/reports", body)
 	if err != nil || resp.Status != 202 {
-		return 0, 0, fmt.Errorf("report: %v %v", resp, err)
+		return "", last, 0, 0, fmt.Errorf("report: %v %v", resp, err)
 	}
 	var rc receipt
 	_ = resp.JSON(&rc)
 	jurors, err := drawnJurors(ctx, rc.CaseID, 5)
 	if err != nil {
-		return 0, 0, err
+		return "", last, 0, 0, err
 	}
-	var last time.Time
 	for _, j := range jurors[:3] {
 		resp, err := vote(ctx, rc.CaseID, j, "uphold")
 		if err != nil || resp.Status != 202 {
-			return 0, 0, fmt.Errorf("vote: %v %v", resp, err)
+			return "", last, 0, 0, fmt.Errorf("vote: %v %v", resp, err)
 		}
 		last = time.Now()
 	}
@@ -64,7 +89,7 @@ func oneRound(ctx context.Context) (toDecision, toCredit time.Duration, err erro
 	decider := jurors[2]
 	for toDecision == 0 || toCredit == 0 {
 		if time.Since(last) > 30*time.Second {
-			return 0, 0, fmt.Errorf("case %s not decided and credited within 30s", rc.CaseID)
+			return "", last, 0, 0, fmt.Errorf("case %s not decided and credited within 30s", rc.CaseID)
 		}
 		if toDecision == 0 {
 			r, err := ops.Do(ctx, "GET", "/v1/cases/"+rc.CaseID, nil)
@@ -83,7 +108,7 @@ func oneRound(ctx context.Context) (toDecision, toCredit time.Duration, err erro
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return toDecision, toCredit, nil
+	return rc.CaseID, last, toDecision, toCredit, nil
 }
 
 // drawnJurors is jurorsOf without a *testing.T, for benchmarks.
@@ -117,4 +142,75 @@ func drawnJurors(ctx context.Context, caseID string, size int) ([]string, error)
 		time.Sleep(20 * time.Millisecond)
 	}
 	return nil, fmt.Errorf("jury for %s not drawn within 30s", caseID)
+}
+
+// BenchmarkOpenRounds opens b.N rounds at once (16 concurrent reporters) on
+// one report instance, waits until every jury is drawn and the rounds sit
+// waiting for votes, and reports intake throughput and the memory the open
+// rounds cost the report app and its sidecar. Run with -benchtime 1000x.
+func BenchmarkOpenRounds(b *testing.B) {
+	ctx := context.Background()
+	before := rss(b)
+	start := time.Now()
+	cases := make(chan string, b.N)
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range work {
+				reporter := unique("open-reporter")
+				body := map[string]any{"reporter_id": reporter, "reason": "bench",
+					"target": map[string]any{"kind": "item", "id": unique("open-target"), "owner_id": unique("owner")}}
+				resp, err := plat.As("report", reporter).Do(ctx, "POST", "/v1/reports", body)
+				if err != nil || resp.Status != 202 {
+					b.Errorf("report: %v %v", resp, err)
+					return
+				}
+				var rc receipt
+				_ = resp.JSON(&rc)
+				cases <- rc.CaseID
+			}
+		}()
+	}
+	for i := 0; i < b.N; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	close(cases)
+	filed := time.Since(start)
+	ops := plat.As("report", "ops-bench", "ops")
+	for id := range cases {
+		for {
+			r, err := ops.Do(ctx, "GET", "/v1/cases/"+id, nil)
+			if err == nil && r.Map()["status"] == "voting" {
+				break
+			}
+			if time.Since(start) > 10*time.Minute {
+				b.Fatalf("case %s never got its jury", id)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	allVoting := time.Since(start)
+	after := rss(b)
+	b.ReportMetric(float64(b.N)/filed.Seconds(), "reports/s")
+	b.ReportMetric(float64(b.N)/allVoting.Seconds(), "rounds-drawn/s")
+	b.ReportMetric(float64(after-before)/float64(b.N)/1024, "KiB/open-round")
+	fmt.Printf("open rounds: %d filed in %s, all juries drawn after %s; report app + sidecar RSS %d MiB -> %d MiB\n",
+		b.N, filed.Round(time.Millisecond), allVoting.Round(time.Millisecond), before>>20, after>>20)
+}
+
+func rss(b *testing.B) int64 {
+	var total int64
+	for _, name := range []string{"report", "report-dapr"} {
+		n, err := plat.RSS(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += n
+	}
+	return total
 }

@@ -35,7 +35,7 @@ func setPolicy(t *testing.T, ctx context.Context, kind string, jury, quorum int,
 }
 
 // redis runs redis-cli against the platform's Redis.
-func redis(t *testing.T, args ...string) string {
+func redis(t testing.TB, args ...string) string {
 	t.Helper()
 	host, port, _ := strings.Cut(os.Getenv("GOVERN_REDIS_ADDR"), ":")
 	out, err := exec.Command("redis-cli", append([]string{"-h", host, "-p", port, "--raw"}, args...)...).CombinedOutput()
@@ -46,7 +46,7 @@ func redis(t *testing.T, args ...string) string {
 }
 
 // messagesMentioning counts the entries of a topic's stream that contain s.
-func messagesMentioning(t *testing.T, topic, s string) int {
+func messagesMentioning(t testing.TB, topic, s string) int {
 	return strings.Count(redis(t, "XRANGE", topic, "-", "+"), s)
 }
 
@@ -343,4 +343,72 @@ func TestPolicyChangeReachesReplicasLive(t *testing.T) {
 		}
 		return false, resp.String()
 	})
+}
+
+// A jury is drawn whole or not at all: while the pool is too small the case
+// stays pending (and says so in its timeline); once enough jurors exist the
+// retried draw succeeds.
+func TestCaseWaitsPendingUntilThePoolCanSeatAWholeJury(t *testing.T) {
+	ctx := ctxT(t)
+	jury := len(pool) + 2
+	setPolicy(t, ctx, "item", jury, jury/2+1, "1h", "2h", 0, "undecided")
+	rc, _ := fileReport(t, ctx, "item")
+	eventually(t, "pool_too_small recorded", 20*time.Second, func() (bool, string) {
+		c := caseOf(t, ctx, rc.CaseID)
+		return c["status"] == "pending" && timelineKinds(c)["pool_too_small"] == 1, fmt.Sprint(c["status"], c["timeline"])
+	})
+	if err := seedPool(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	jurorsOf(t, ctx, rc.CaseID, jury)
+}
+
+func TestCaseQueriesValidateAndPage(t *testing.T) {
+	ctx := ctxT(t)
+	cl := plat.As("report", "ops-lister", "ops")
+	for _, q := range []string{"?status=open", "?kind=video", "?limit=ten", "?created_after=yesterday", "?cursor=not-ours"} {
+		resp, err := cl.Do(ctx, "GET", "/v1/cases"+q, nil)
+		if must(t, resp, err, 400); resp.ErrorCode() == "" {
+			t.Fatalf("%s: %s", q, resp)
+		}
+	}
+	resp, err := cl.Do(ctx, "GET", "/v1/reports/r_unknown", nil)
+	must(t, resp, err, 404)
+	resp, err = cl.Do(ctx, "GET", "/v1/cases/c_unknown", nil)
+	must(t, resp, err, 404)
+
+	seen := map[string]bool{}
+	cursor := ""
+	for page := 0; page < 3; page++ {
+		resp, err := cl.Do(ctx, "GET", "/v1/cases?limit=2&cursor="+cursor, nil)
+		must(t, resp, err, 200)
+		var list struct {
+			Items []struct {
+				CaseID string `json:"case_id"`
+			} `json:"items"`
+			NextCursor string `json:"next_cursor"`
+		}
+		_ = resp.JSON(&list)
+		if len(list.Items) != 2 || list.NextCursor == "" {
+			t.Fatalf("page %d: %s", page, resp)
+		}
+		for _, it := range list.Items {
+			if seen[it.CaseID] {
+				t.Fatalf("case %s listed twice across pages", it.CaseID)
+			}
+			seen[it.CaseID] = true
+		}
+		cursor = list.NextCursor
+	}
+	resp, err = cl.Do(ctx, "GET", "/v1/cases?status=upheld&kind=post&limit=500", nil)
+	must(t, resp, err, 200)
+	var list struct {
+		Items []map[string]any `json:"items"`
+	}
+	_ = resp.JSON(&list)
+	for _, c := range list.Items {
+		if c["status"] != "upheld" || c["target"].(map[string]any)["kind"] != "post" {
+			t.Fatalf("filter returned %v", c)
+		}
+	}
 }
