@@ -66,6 +66,7 @@ func run(ctx context.Context, cfg config.Common, log *slog.Logger) error {
 		Publisher: outbox.Publisher{Sidecar: sidecar, Store: config.String("STATE_STORE", "statestore")},
 		Notifier:  pubsub,
 		Policies:  app.NewPolicyCache(),
+		RoundsDue: make(chan struct{}, 1),
 		Log:       log,
 		Now:       func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 	}
@@ -97,7 +98,7 @@ func run(ctx context.Context, cfg config.Common, log *slog.Logger) error {
 		return err
 	}
 	engine.Connect(wf)
-	go sweepRounds(ctx, log, svc)
+	go svc.RunRoundStarter(ctx, config.Duration("ROUND_SWEEP_INTERVAL", 5*time.Second))
 	go settings.Run(ctx)
 	return <-errc
 }
@@ -141,23 +142,4 @@ func settingKeys() []string {
 		keys[i] = app.SettingKey(k)
 	}
 	return keys
-}
-
-// sweepRounds starts rounds whose start was lost (a crash between storing a
-// case and scheduling its workflow) and re-sends votes that never reached
-// their round, so no process death loses a round or a vote.
-func sweepRounds(ctx context.Context, log *slog.Logger, svc *app.Service) {
-	t := time.NewTicker(config.Duration("ROUND_SWEEP_INTERVAL", 5*time.Second))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			err := errors.Join(svc.StartMissingRounds(ctx), svc.RedeliverVotes(ctx))
-			if err != nil && ctx.Err() == nil {
-				log.Warn("round sweep", "err", err)
-			}
-		}
-	}
 }

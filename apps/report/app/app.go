@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/govern/report/domain"
@@ -195,6 +196,8 @@ type Service struct {
 	Publisher DecisionPublisher
 	Notifier  Notifier
 	Policies  *PolicyCache
+	// RoundsDue wakes the round starter when a report opened a case.
+	RoundsDue chan struct{}
 	Log       *slog.Logger
 	Now       func() time.Time
 }
@@ -262,10 +265,11 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 	s.Log.Info("report filed", "report_id", rc.ReportID, "case_id", rc.CaseID, "new_case", newCase,
 		"kind", r.Target.Kind, "target_id", r.Target.ID)
 	if newCase {
-		in := RoundInput{CaseID: rc.CaseID, Policy: policy, CreatedAt: now, Deadline: domain.Deadline(now, policy)}
-		if err := s.startRound(ctx, in); err != nil {
-			// The case is stored; the round sweeper starts it shortly.
-			s.Log.Warn("start round deferred to sweeper", "case_id", rc.CaseID, "err", err)
+		// The round starts asynchronously (RunRoundStarter), so a burst of
+		// reports costs the reporter one database transaction each.
+		select {
+		case s.RoundsDue <- struct{}{}:
+		default:
 		}
 	}
 	return rc, false, nil
@@ -278,32 +282,73 @@ func (s *Service) startRound(ctx context.Context, in RoundInput) error {
 			return fmt.Errorf("start round for case %s: %w", in.CaseID, err)
 		}
 	}
-	return s.Repo.MarkRoundStarted(ctx, in.CaseID, s.Now().UTC())
+	if err := s.Repo.MarkRoundStarted(ctx, in.CaseID, s.Now()); err != nil {
+		return err
+	}
+	s.Log.Info("round started", "case_id", in.CaseID)
+	return nil
 }
 
-// StartMissingRounds starts the round of every case whose start was lost to a
-// crash or an unavailable sidecar. It is safe to run on every replica.
-func (s *Service) StartMissingRounds(ctx context.Context) error {
-	pending, err := s.Repo.RoundsNotStarted(ctx, s.Now().UTC().Add(-2*time.Second), 100)
-	if err != nil {
-		return fmt.Errorf("list cases without a round: %w", err)
+// RoundStarters bounds how many rounds one replica schedules at once.
+const RoundStarters = 8
+
+// RunRoundStarter starts the round of every new case: at once when this
+// replica filed it, and every interval for cases whose start was lost (a
+// crash, an unavailable sidecar, another replica). It also re-sends votes
+// that never reached their round. It runs until ctx ends.
+func (s *Service) RunRoundStarter(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.RoundsDue:
+		case <-t.C:
+			if err := s.RedeliverVotes(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Warn("redeliver votes", "err", err)
+			}
+		}
+		if err := s.StartPendingRounds(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Warn("start rounds", "err", err)
+		}
 	}
-	for _, in := range pending {
-		exists, err := s.Rounds.Exists(ctx, in.CaseID)
+}
+
+// StartPendingRounds starts every case's round that has not started yet. It
+// is safe on every replica: starting a round that exists changes nothing.
+func (s *Service) StartPendingRounds(ctx context.Context) error {
+	for {
+		pending, err := s.Repo.RoundsNotStarted(ctx, s.Now(), 64)
 		if err != nil {
-			return err
+			return fmt.Errorf("list cases without a round: %w", err)
 		}
-		if exists {
-			err = s.Repo.MarkRoundStarted(ctx, in.CaseID, s.Now().UTC())
-		} else {
-			err = s.startRound(ctx, in)
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			errs []error
+			sem  = make(chan struct{}, RoundStarters)
+		)
+		for _, in := range pending {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if err := s.startRound(ctx, in); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}()
 		}
-		if err != nil {
-			return err
+		wg.Wait()
+		if len(errs) > 0 {
+			return errors.Join(errs...)
 		}
-		s.Log.Info("round recovered", "case_id", in.CaseID, "already_running", exists)
+		if len(pending) < 64 {
+			return nil
+		}
 	}
-	return nil
 }
 
 func (s *Service) deliverVote(ctx context.Context, v CaseVote) error {
