@@ -4,7 +4,7 @@
 # suite against real sidecars, PostgreSQL and Redis. Stops everything it
 # started, whatever happens.
 source "$(dirname "$0")/lib.sh"
-profile test
+profile "${GOVERN_TEST_PROFILE:-test}"   # test-a / test-b run beside it
 MODE=${1:-test}
 
 ensure_packages
@@ -21,6 +21,8 @@ if [ "$MODE" = bench ]; then
   step "Benchmarks (end-to-end, real platform)"
   go test -count=1 -run '^$' -bench RoundLatency -benchtime "${ROUNDS:-30}x" -timeout 30m ./tests/e2e/
   go test -count=1 -run '^$' -bench OpenRounds -benchtime "${OPEN_ROUNDS:-1000}x" -timeout 30m ./tests/e2e/
+  go test -count=1 -run '^$' -bench Selection -benchtime "${SELECTIONS:-2000}x" -timeout 30m ./tests/e2e/
+  go test -count=1 -run '^$' -bench Redemption -benchtime "${REDEMPTIONS:-5000}x" -timeout 30m ./tests/e2e/
   exit 0
 fi
 step "Unit tests"

@@ -85,8 +85,16 @@ func (p *Platform) DatabaseURL(app string) string {
 	return p.env["GOVERN_PG_URL_BASE"] + "/" + app + "?sslmode=disable"
 }
 
-// Start launches every sidecar and app and waits until all are healthy.
+// Start prepares every database (as make run does), then launches every app
+// and sidecar and waits until all are healthy.
 func (p *Platform) Start(ctx context.Context) error {
+	for _, a := range Apps {
+		cmd := exec.CommandContext(ctx, filepath.Join(p.bin, a), "migrate")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+p.DatabaseURL(a))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("migrate %s: %w\n%s", a, err, out)
+		}
+	}
 	for _, a := range Apps {
 		if err := p.StartApp(a); err != nil {
 			return err
