@@ -60,6 +60,12 @@ func TestDurationRoundTripsAsGoString(t *testing.T) {
 	if string(b) != `"1m30s"` {
 		t.Fatalf("marshal = %s", b)
 	}
+	for in, want := range map[time.Duration]string{24 * time.Hour: `"24h"`, 90 * time.Minute: `"1h30m"`,
+		30 * time.Second: `"30s"`, 0: `"0s"`, time.Hour + time.Second: `"1h0m1s"`, 72 * time.Hour: `"72h"`} {
+		if b, _ := Duration(in).MarshalJSON(); string(b) != want {
+			t.Errorf("%s marshals as %s, want %s", in, b, want)
+		}
+	}
 	for _, bad := range []string{`90`, `"soon"`, `null`} {
 		if err := d.UnmarshalJSON([]byte(bad)); err == nil && bad != `null` {
 			t.Errorf("%s accepted", bad)
