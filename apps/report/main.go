@@ -6,20 +6,17 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/dapr/durabletask-go/workflow"
 	dapr "github.com/dapr/go-sdk/client"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/govern/kit/config"
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/liveconfig"
-	"github.com/govern/kit/logging"
-	"github.com/govern/kit/pg"
+	"github.com/govern/kit/service"
 	"github.com/govern/report/adapters/daprpubsub"
 	"github.com/govern/report/adapters/outbox"
 	"github.com/govern/report/adapters/postgres"
@@ -32,30 +29,10 @@ import (
 )
 
 func main() {
-	cfg := config.LoadCommon("report", "8081", "report")
-	log := logging.New(cfg.Service)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	if err := pg.Migrate(ctx, log, cfg.DatabaseURL, postgres.Migrations()); err != nil {
-		log.Error("migrate", "err", err)
-		os.Exit(1)
-	}
-	if len(os.Args) > 1 && os.Args[1] == "migrate" {
-		return
-	}
-	if err := run(ctx, cfg, log); err != nil {
-		log.Error("report service stopped", "err", err)
-		os.Exit(1)
-	}
+	service.Main("report", "8081", postgres.Migrations(), run)
 }
 
-func run(ctx context.Context, cfg config.Common, log *slog.Logger) error {
-	db, err := pg.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.Pool) error {
 	sidecar := daprx.New(cfg.DaprHTTP)
 	engine := &roundwf.Engine{}
 	pubsub := daprpubsub.Publisher{Sidecar: sidecar, PubSub: cfg.PubSub}
