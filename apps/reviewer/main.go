@@ -1,5 +1,6 @@
 // Command reviewer runs the reviewer service: user profiles, the juror pool
-// and its rule, jury draws and jurors' tasks.
+// and its live settings (pool rule, fatigue, adjustment), jury draws, jurors'
+// tasks and their push stream, and the periodic adjustment of the pool.
 //
 //	reviewer          migrate the database, then serve HTTP
 //	reviewer migrate  create the database if missing, apply migrations, exit
@@ -12,10 +13,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/govern/kit/config"
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
+	"github.com/govern/kit/liveconfig"
 	"github.com/govern/kit/logging"
 	"github.com/govern/kit/pg"
 	"github.com/govern/reviewer/adapters/daprpubsub"
@@ -55,8 +58,26 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, args []string
 	}
 	defer pool.Close()
 
-	svc := app.New(postgres.New(pool), daprpubsub.New(daprx.New(cfg.DaprHTTP), cfg.PubSub), log)
+	sidecar := daprx.New(cfg.DaprHTTP)
+	svc := app.New(postgres.New(pool), daprpubsub.New(sidecar, cfg.PubSub), log)
+	if err := svc.ReloadSettings(ctx); err != nil {
+		return err
+	}
+	settings := &liveconfig.Watcher{
+		Sidecar: sidecar, Store: config.String("CONFIG_STORE", "reviewer-config"), Keys: app.SettingKeys,
+		Apply: func(key string, value []byte, version string) {
+			if svc.Settings.ApplySetting(key, value, version) {
+				log.Info("setting updated from configuration store", "key", key, "version", version)
+			}
+		},
+		Reload: svc.ReloadSettings, Log: log,
+	}
 	engine := httpx.NewEngine(log, pool.Ping)
 	httpport.Register(engine, svc, log, cfg.JWTSecret)
+	settings.Register(engine)
+
+	go settings.Run(ctx)
+	go postgres.ListenTasks(ctx, cfg.DatabaseURL, log, svc.TaskCreated)
+	go svc.RunAdjustment(ctx, config.Duration("ADJUSTMENT_TICK", time.Second))
 	return httpx.Serve(ctx, log, cfg.HTTPAddr, engine)
 }

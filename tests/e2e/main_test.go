@@ -40,6 +40,10 @@ func run(m *testing.M) int {
 		return 2
 	}
 	defer plat.Stop()
+	if err := setSuiteFatigue(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: set fatigue limits:", err)
+		return 2
+	}
 	fmt.Printf("e2e: platform ready in %s\n", time.Since(start).Round(time.Millisecond))
 	// The README walkthrough runs first, on empty databases, as a newcomer
 	// would paste it; TestReadmeWalkthrough checks what it printed.

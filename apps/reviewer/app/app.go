@@ -13,7 +13,7 @@ import (
 	"github.com/govern/reviewer/domain"
 )
 
-// Repository stores profiles, jurors, draws and tasks.
+// Repository stores profiles, jurors, settings, draws and tasks.
 type Repository interface {
 	// UpsertProfile stores p and makes the user an active juror unless a juror
 	// row exists already.
@@ -21,27 +21,55 @@ type Repository interface {
 	// RecordActivity moves last_active_at forward to at (never backwards),
 	// creating an untagged profile and active juror when the user is new.
 	RecordActivity(ctx context.Context, userID string, at time.Time) error
-	// Reviewer returns domain.ErrReviewerNotFound for a user never seen.
+	// Reviewer returns the juror with profile, stats and the most recent
+	// transitions; domain.ErrReviewerNotFound for a user never seen.
 	Reviewer(ctx context.Context, userID string) (domain.Reviewer, error)
+	// ChangeState applies c if c.Allowed the juror's current state, records
+	// the transition and returns it; changed is false when the juror already
+	// was in c.To. until is the end of a suspension, if it has one.
+	ChangeState(ctx context.Context, c domain.StateChange, until *time.Time) (tr domain.Transition, changed bool, err error)
 	// OpenTasks lists the juror's open tasks oldest first, starting after
 	// the cursor (nil for the first page).
 	OpenTasks(ctx context.Context, jurorID string, after *TaskCursor, limit int) ([]domain.Task, error)
-	PoolRule(ctx context.Context) (domain.PoolRule, error)
-	SetPoolRule(ctx context.Context, rule domain.PoolRule) error
+	// OpenTask returns one open task; domain.ErrTaskNotFound when it is not open.
+	OpenTask(ctx context.Context, caseID, jurorID string) (domain.Task, error)
+	// StoredSettings returns every setting an operator saved.
+	StoredSettings(ctx context.Context) ([]Setting, error)
+	// SaveSetting stores a setting (notifying every replica's sidecar) and
+	// returns its new version.
+	SaveSetting(ctx context.Context, key string, value []byte) (int64, error)
 	// DrawJury serves req in one transaction: it returns the stored draw when
-	// req.DrawID was served before (created false); otherwise it lists the
-	// eligible jurors under the current pool rule, lets pick choose among
-	// them, and records the draw with one open task per juror.
-	DrawJury(ctx context.Context, req domain.DrawRequest, pick Picker) (d domain.Draw, created bool, err error)
+	// req.DrawID was served before (created false); otherwise it draws
+	// req.Size jurors eligible under sel, enforcing sel.Fatigue against
+	// concurrent draws, and records the draw with one open task per juror.
+	DrawJury(ctx context.Context, req domain.DrawRequest, sel Selection) (d domain.Draw, created bool, err error)
 	// CloseTask closes one open task; closing a closed task changes nothing.
 	// It returns domain.ErrTaskNotFound when the task never existed.
 	CloseTask(ctx context.Context, caseID, jurorID string, reason domain.CloseReason) error
-	// CloseCaseTasks closes every open task of the case and reports how many.
-	CloseCaseTasks(ctx context.Context, caseID string, reason domain.CloseReason) (int, error)
+	// RecordDecision settles every task of a decided case once: a repeated
+	// decision changes nothing and returns applied false.
+	RecordDecision(ctx context.Context, r domain.CaseResult) (applied bool, err error)
+	// Adjust applies rule: it restores jurors whose suspension has ended and
+	// suspends active jurors whose recent record fails the rule, judging
+	// only jurors with a task settled after since (their record cannot have
+	// changed otherwise). It returns the transitions it recorded; ran is
+	// false when another replica was adjusting at the same moment.
+	Adjust(ctx context.Context, rule domain.AdjustmentRule, since time.Time) (done []Adjustment, ran bool, err error)
 }
 
-// Picker chooses the jury among the eligible candidates.
-type Picker func(eligible []string) ([]string, error)
+// Adjustment is one automatic state change.
+type Adjustment struct {
+	UserID string
+	domain.Transition
+}
+
+// Selection is what a draw needs besides the request: the rules in force and
+// the source of randomness.
+type Selection struct {
+	Rule    domain.PoolRule
+	Fatigue domain.Fatigue
+	Rand    *rand.Rand
+}
 
 // TaskCursor marks the last task of a page.
 type TaskCursor struct {
@@ -63,17 +91,20 @@ type Publisher interface {
 
 // Service runs the use cases.
 type Service struct {
-	repo    Repository
-	pub     Publisher
-	log     *slog.Logger
-	now     func() time.Time
-	newRand func() *rand.Rand
+	repo     Repository
+	pub      Publisher
+	log      *slog.Logger
+	now      func() time.Time
+	newRand  func() *rand.Rand
+	Settings *Settings
+	Tasks    *TaskHub
 }
 
-// New returns the service with the real clock and a cryptographically seeded
-// random source per draw.
+// New returns the service with the real clock, a cryptographically seeded
+// random source per draw, default settings and no stream subscribers.
 func New(repo Repository, pub Publisher, log *slog.Logger) *Service {
-	return &Service{repo: repo, pub: pub, log: log, now: time.Now, newRand: seededRand}
+	return &Service{repo: repo, pub: pub, log: log, now: time.Now, newRand: seededRand,
+		Settings: NewSettings(), Tasks: NewTaskHub()}
 }
 
 func seededRand() *rand.Rand {

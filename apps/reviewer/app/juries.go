@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/govern/reviewer/domain"
 )
@@ -13,12 +14,8 @@ func (s *Service) DrawJury(ctx context.Context, req domain.DrawRequest) (domain.
 	if err := req.Validate(); err != nil {
 		return domain.Draw{}, err
 	}
-	rng := s.newRand()
-	excluded := req.Excluded()
-	pick := func(eligible []string) ([]string, error) {
-		return domain.SelectJury(eligible, excluded, req.Size, rng)
-	}
-	d, created, err := s.repo.DrawJury(ctx, req, pick)
+	sel := Selection{Rule: s.Settings.PoolRule(), Fatigue: s.Settings.Fatigue(), Rand: s.newRand()}
+	d, created, err := s.repo.DrawJury(ctx, req, sel)
 	if err != nil {
 		return domain.Draw{}, fmt.Errorf("draw jury %s for case %s: %w", req.DrawID, req.CaseID, err)
 	}
@@ -26,19 +23,27 @@ func (s *Service) DrawJury(ctx context.Context, req domain.DrawRequest) (domain.
 		return domain.Draw{}, fmt.Errorf("draw %s for case %s: served case %s: %w", req.DrawID, req.CaseID, d.CaseID, domain.ErrDrawIDReused)
 	}
 	if created {
-		// The tasks are committed; a lost announcement must not undo the
-		// draw, so failures are logged, and the request is not cancelled
-		// midway by a departing caller.
-		ctx = context.WithoutCancel(ctx)
-		for _, j := range d.Jurors {
+		s.announce(ctx, d, req)
+	}
+	return d, nil
+}
+
+// announce publishes task-assigned for every drawn juror, in parallel. The
+// tasks are committed; a lost announcement must not undo the draw, so
+// failures are logged, and a departing caller does not cancel them midway.
+func (s *Service) announce(ctx context.Context, d domain.Draw, req domain.DrawRequest) {
+	ctx = context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
+	for _, j := range d.Jurors {
+		wg.Go(func() {
 			e := TaskAssigned{CaseID: d.CaseID, JurorID: j, Deadline: req.Deadline.UTC()}
 			if err := s.pub.TaskAssigned(ctx, e); err != nil {
 				s.log.ErrorContext(ctx, "publish task-assigned failed", "case_id", d.CaseID, "juror_id", j, "err", err)
 			}
-		}
-		s.log.InfoContext(ctx, "jury drawn", "draw_id", d.DrawID, "case_id", d.CaseID, "size", len(d.Jurors))
+		})
 	}
-	return d, nil
+	wg.Wait()
+	s.log.InfoContext(ctx, "jury drawn", "draw_id", d.DrawID, "case_id", d.CaseID, "size", len(d.Jurors))
 }
 
 // CloseTask closes one juror's task after a vote or release.
@@ -59,17 +64,16 @@ func (s *Service) CloseTask(ctx context.Context, caseID, jurorID, reason string)
 	return nil
 }
 
-// CaseDecided closes every task still open in the decided case.
-func (s *Service) CaseDecided(ctx context.Context, caseID string) error {
-	if err := domain.ValidateCaseID(caseID); err != nil {
-		return err
-	}
-	n, err := s.repo.CloseCaseTasks(ctx, caseID, domain.ClosedDecided)
+// CaseDecided settles the decided case's tasks: open ones close, and each
+// juror's record learns whether their vote agreed with the decision. A
+// redelivered decision changes nothing.
+func (s *Service) CaseDecided(ctx context.Context, r domain.CaseResult) error {
+	applied, err := s.repo.RecordDecision(ctx, r)
 	if err != nil {
-		return fmt.Errorf("close tasks of decided case %s: %w", caseID, err)
+		return fmt.Errorf("record decision of case %s: %w", r.CaseID, err)
 	}
-	if n > 0 {
-		s.log.InfoContext(ctx, "tasks closed by decision", "case_id", caseID, "closed", n)
+	if applied {
+		s.log.InfoContext(ctx, "decision recorded", "case_id", r.CaseID, "decision", r.Decision, "votes", len(r.Votes))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -32,7 +33,8 @@ func (s *Service) RecordActivity(ctx context.Context, userID string, at time.Tim
 	return nil
 }
 
-// Reviewer returns a juror's state and stats.
+// Reviewer returns a juror's state (candidate when the profile does not
+// match the pool rule in force), stats and recent transitions.
 func (s *Service) Reviewer(ctx context.Context, userID string) (domain.Reviewer, error) {
 	if err := domain.ValidateUserID(userID); err != nil {
 		return domain.Reviewer{}, err
@@ -41,6 +43,7 @@ func (s *Service) Reviewer(ctx context.Context, userID string) (domain.Reviewer,
 	if err != nil {
 		return domain.Reviewer{}, fmt.Errorf("load reviewer %s: %w", userID, err)
 	}
+	r.State = r.ShownState(s.Settings.PoolRule(), s.now())
 	return r, nil
 }
 
@@ -56,23 +59,86 @@ func (s *Service) OpenTasks(ctx context.Context, jurorID string, after *TaskCurs
 	return tasks, nil
 }
 
-// PoolRule returns the rule in force.
-func (s *Service) PoolRule(ctx context.Context) (domain.PoolRule, error) {
-	r, err := s.repo.PoolRule(ctx)
-	if err != nil {
-		return domain.PoolRule{}, fmt.Errorf("load pool rule: %w", err)
+// ChangeState moves a juror to another state on behalf of actor; a user may
+// only pause or resume themselves.
+func (s *Service) ChangeState(ctx context.Context, c domain.StateChange) (domain.Reviewer, error) {
+	if err := c.Validate(); err != nil {
+		return domain.Reviewer{}, err
 	}
-	return r, nil
+	if c.Reason == "" {
+		c.Reason = "set by " + c.Actor
+	}
+	tr, changed, err := s.repo.ChangeState(ctx, c, nil)
+	if err != nil {
+		return domain.Reviewer{}, fmt.Errorf("change state of %s: %w", c.UserID, err)
+	}
+	if changed {
+		s.log.InfoContext(ctx, "juror state changed", "user_id", c.UserID, "from", tr.From, "to", tr.To,
+			"actor", tr.Actor, "reason", tr.Reason)
+	}
+	return s.Reviewer(ctx, c.UserID)
 }
 
-// SetPoolRule validates and stores the operator's rule.
-func (s *Service) SetPoolRule(ctx context.Context, requiredTags []string, activeWithin string) (domain.PoolRule, error) {
-	rule, err := domain.NewPoolRule(requiredTags, activeWithin)
+// PoolRule returns the rule in force.
+func (s *Service) PoolRule() domain.PoolRule { return s.Settings.PoolRule() }
+
+// Fatigue returns the limits in force.
+func (s *Service) Fatigue() domain.Fatigue { return s.Settings.Fatigue() }
+
+// Adjustment returns the adjustment rule in force.
+func (s *Service) Adjustment() domain.AdjustmentRule { return s.Settings.Adjustment() }
+
+// SetPoolRule validates, stores and applies the operator's rule.
+func (s *Service) SetPoolRule(ctx context.Context, j PoolRuleJSON) (domain.PoolRule, error) {
+	rule, err := ParsePoolRule(j)
 	if err != nil {
 		return domain.PoolRule{}, err
 	}
-	if err := s.repo.SetPoolRule(ctx, rule); err != nil {
-		return domain.PoolRule{}, fmt.Errorf("store pool rule: %w", err)
+	return rule, s.saveSetting(ctx, KeyPoolRule, PoolRuleToJSON(rule))
+}
+
+// SetFatigue validates, stores and applies the operator's limits.
+func (s *Service) SetFatigue(ctx context.Context, j FatigueJSON) (domain.Fatigue, error) {
+	f, err := ParseFatigue(j)
+	if err != nil {
+		return domain.Fatigue{}, err
 	}
-	return rule, nil
+	return f, s.saveSetting(ctx, KeyFatigue, FatigueToJSON(f))
+}
+
+// SetAdjustment validates, stores and applies the operator's adjustment rule.
+func (s *Service) SetAdjustment(ctx context.Context, j AdjustmentJSON) (domain.AdjustmentRule, error) {
+	a, err := ParseAdjustment(j)
+	if err != nil {
+		return domain.AdjustmentRule{}, err
+	}
+	return a, s.saveSetting(ctx, KeyAdjustment, AdjustmentToJSON(a))
+}
+
+// saveSetting stores a validated setting and installs it on this replica at
+// once; the other replicas receive it through the configuration store.
+func (s *Service) saveSetting(ctx context.Context, key string, v any) error {
+	value, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	version, err := s.repo.SaveSetting(ctx, key, value)
+	if err != nil {
+		return fmt.Errorf("store setting %s: %w", key, err)
+	}
+	s.Settings.Apply(Setting{Key: key, Value: value, Version: version})
+	s.log.InfoContext(ctx, "setting changed", "key", key, "version", version, "value", string(value))
+	return nil
+}
+
+// ReloadSettings reads every stored setting into this replica's cache.
+func (s *Service) ReloadSettings(ctx context.Context) error {
+	stored, err := s.repo.StoredSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("load settings: %w", err)
+	}
+	for _, st := range stored {
+		s.Settings.Apply(st)
+	}
+	return nil
 }

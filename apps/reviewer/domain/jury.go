@@ -10,6 +10,8 @@ import (
 const (
 	MinJurySize = 1
 	MaxJurySize = 101
+	// MaxExcluded bounds exclude plus conflicts in one request.
+	MaxExcluded = 10_000
 )
 
 // TargetKinds are the kinds of content that can be reported.
@@ -24,13 +26,16 @@ type Target struct {
 
 // DrawRequest asks for a jury for one case; DrawID makes it idempotent.
 type DrawRequest struct {
-	DrawID   string
-	CaseID   string
-	Size     int
-	Exclude  []string
-	Target   Target
-	Reason   string
-	Deadline time.Time
+	DrawID  string
+	CaseID  string
+	Size    int
+	Exclude []string
+	// Conflicts lists users the caller knows to be conflicted (e.g. the
+	// other party of a chat); they are excluded like Exclude.
+	Conflicts []string
+	Target    Target
+	Reason    string
+	Deadline  time.Time
 }
 
 // Validate checks the request's fields.
@@ -48,14 +53,16 @@ func (r DrawRequest) Validate() error {
 		return invalid("target.id is required")
 	case r.Deadline.IsZero():
 		return invalid("deadline is required")
+	case len(r.Exclude)+len(r.Conflicts) > MaxExcluded:
+		return invalid("exclude and conflicts list more than %d users", MaxExcluded)
 	}
 	return nil
 }
 
 // Excluded lists everyone who may not sit on this jury: the explicit
-// exclusions and the owner of the reported content.
+// exclusions, the conflicted users and the owner of the reported content.
 func (r DrawRequest) Excluded() []string {
-	out := slices.Clone(r.Exclude)
+	out := slices.Concat(r.Exclude, r.Conflicts)
 	if r.Target.OwnerID != "" {
 		out = append(out, r.Target.OwnerID)
 	}
@@ -96,4 +103,35 @@ func SelectJury(candidates, exclude []string, size int, rng *rand.Rand) ([]strin
 		pool[i], pool[j] = pool[j], pool[i]
 	}
 	return pool[:size:size], nil
+}
+
+// RandomKeys draws n keys uniformly, with replacement, from [1, maxKey].
+//
+// Jurors carry dense integer keys. Drawing keys uniformly and keeping, in
+// draw order, each juror that is eligible and not yet kept is sequential
+// rejection sampling: every eligible juror is equally likely at every step,
+// so the kept jurors are a uniform random sample of the eligible ones, found
+// without reading the whole pool. Keys of ineligible jurors, gaps and repeats
+// are simply rejected.
+func RandomKeys(rng *rand.Rand, n int, maxKey int64) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = 1 + rng.Int64N(maxKey)
+	}
+	return out
+}
+
+// AcceptInOrder continues a sample: it walks keys in draw order and appends to
+// kept each eligible juror (eligible maps a key to its juror, only for
+// eligible jurors) not already kept, until kept holds size jurors.
+func AcceptInOrder(keys []int64, eligible map[int64]string, kept []string, size int) []string {
+	for _, k := range keys {
+		if len(kept) >= size {
+			break
+		}
+		if j, ok := eligible[k]; ok && !slices.Contains(kept, j) {
+			kept = append(kept, j)
+		}
+	}
+	return kept
 }

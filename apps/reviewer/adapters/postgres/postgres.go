@@ -80,13 +80,25 @@ func ensureJuror(ctx context.Context, tx pgx.Tx, userID string) error {
 	return nil
 }
 
+// transitionsShown bounds the transitions a reviewer record carries.
+const transitionsShown = 20
+
 // Reviewer implements app.Repository.
 func (r *Repository) Reviewer(ctx context.Context, userID string) (domain.Reviewer, error) {
-	out := domain.Reviewer{UserID: userID}
-	var state string
+	out := domain.Reviewer{UserID: userID, Profile: domain.Profile{UserID: userID}}
+	var (
+		state string
+		avg   *float64
+	)
 	err := r.pool.QueryRow(ctx, `
-		SELECT state, assigned, voted, agreed, timed_out FROM jurors WHERE user_id = $1`, userID,
-	).Scan(&state, &out.Stats.Assigned, &out.Stats.Voted, &out.Stats.Agreed, &out.Stats.TimedOut)
+		SELECT j.state, j.suspended_until, j.assigned, j.voted, j.agreed, j.timed_out, p.tags, p.last_active_at,
+		       (SELECT count(*) FROM tasks t WHERE t.juror_id = j.user_id
+		          AND t.vote IS NOT NULL AND t.decision IN ('upheld', 'rejected')),
+		       (SELECT avg(extract(epoch FROM t.voted_at - t.created_at))::float8 FROM tasks t
+		          WHERE t.juror_id = j.user_id AND t.voted_at IS NOT NULL)
+		FROM jurors j JOIN profiles p USING (user_id) WHERE j.user_id = $1`, userID,
+	).Scan(&state, &out.SuspendedUntil, &out.Stats.Assigned, &out.Stats.Voted, &out.Stats.Agreed, &out.Stats.TimedOut,
+		&out.Profile.Tags, &out.Profile.LastActiveAt, &out.Stats.DecisiveVotes, &avg)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Reviewer{}, domain.ErrReviewerNotFound
 	}
@@ -94,7 +106,81 @@ func (r *Repository) Reviewer(ctx context.Context, userID string) (domain.Review
 		return domain.Reviewer{}, err
 	}
 	out.State = domain.JurorState(state)
-	return out, nil
+	if avg != nil {
+		d := time.Duration(*avg * float64(time.Second))
+		out.Stats.AvgResponse = &d
+	}
+	rows, err := r.pool.Query(ctx, `
+		SELECT from_state, to_state, reason, actor, at FROM juror_transitions
+		WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, userID, transitionsShown)
+	if err != nil {
+		return domain.Reviewer{}, fmt.Errorf("list transitions: %w", err)
+	}
+	out.Transitions, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Transition, error) {
+		var t domain.Transition
+		err := row.Scan(&t.From, &t.To, &t.Reason, &t.Actor, &t.At)
+		return t, err
+	})
+	return out, err
+}
+
+// ChangeState implements app.Repository.
+func (r *Repository) ChangeState(ctx context.Context, c domain.StateChange, until *time.Time) (domain.Transition, bool, error) {
+	tr := domain.Transition{To: c.To, Reason: c.Reason, Actor: c.Actor}
+	changed := false
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT state FROM jurors WHERE user_id = $1 FOR UPDATE`, c.UserID).Scan(&tr.From)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return domain.ErrReviewerNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := c.Allowed(tr.From); err != nil {
+			return err
+		}
+		if tr.From == c.To {
+			return nil
+		}
+		changed = true
+		return recordTransition(ctx, tx, c.UserID, &tr, until)
+	})
+	return tr, changed, err
+}
+
+// recordTransition moves the juror from tr.From to tr.To and records it. A
+// juror coming back from a suspension is judged afresh by the adjustment rule.
+func recordTransition(ctx context.Context, tx pgx.Tx, userID string, tr *domain.Transition, until *time.Time) error {
+	tag, err := tx.Exec(ctx, `
+		UPDATE jurors SET state = $3, suspended_until = $4, updated_at = now(),
+		       judged_since = CASE WHEN $2 = 'suspended' THEN now() ELSE judged_since END
+		WHERE user_id = $1 AND state = $2`, userID, string(tr.From), string(tr.To), until)
+	if err != nil {
+		return fmt.Errorf("change state: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("change state of %s: not in state %s", userID, tr.From)
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO juror_transitions (user_id, from_state, to_state, reason, actor) VALUES ($1, $2, $3, $4, $5)
+		RETURNING at`, userID, string(tr.From), string(tr.To), tr.Reason, tr.Actor).Scan(&tr.At)
+	if err != nil {
+		return fmt.Errorf("record transition: %w", err)
+	}
+	return nil
+}
+
+// OpenTask implements app.Repository.
+func (r *Repository) OpenTask(ctx context.Context, caseID, jurorID string) (domain.Task, error) {
+	var t domain.Task
+	err := r.pool.QueryRow(ctx, `
+		SELECT case_id, juror_id, target_kind, target_id, target_owner_id, reason, deadline, created_at
+		FROM tasks WHERE case_id = $1 AND juror_id = $2 AND status = 'open'`, caseID, jurorID,
+	).Scan(&t.CaseID, &t.JurorID, &t.Target.Kind, &t.Target.ID, &t.Target.OwnerID, &t.Reason, &t.Deadline, &t.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Task{}, domain.ErrTaskNotFound
+	}
+	return t, err
 }
 
 // OpenTasks implements app.Repository.
@@ -122,44 +208,43 @@ func (r *Repository) OpenTasks(ctx context.Context, jurorID string, after *app.T
 	})
 }
 
-// PoolRule implements app.Repository.
-func (r *Repository) PoolRule(ctx context.Context) (domain.PoolRule, error) {
-	return poolRule(ctx, r.pool)
-}
-
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func poolRule(ctx context.Context, q querier) (domain.PoolRule, error) {
-	var rule domain.PoolRule
-	var within int64
-	err := q.QueryRow(ctx, `SELECT required_tags, active_within FROM pool_rule`).Scan(&rule.RequiredTags, &within)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return domain.DefaultPoolRule(), nil
-	}
+// StoredSettings implements app.Repository.
+func (r *Repository) StoredSettings(ctx context.Context) ([]app.Setting, error) {
+	rows, err := r.pool.Query(ctx, `SELECT key, value, version::bigint FROM settings`)
 	if err != nil {
-		return domain.PoolRule{}, err
+		return nil, err
 	}
-	rule.ActiveWithin = time.Duration(within)
-	return rule, nil
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.Setting, error) {
+		var st app.Setting
+		var value string
+		err := row.Scan(&st.Key, &value, &st.Version)
+		st.Value = []byte(value)
+		return st, err
+	})
 }
 
-// SetPoolRule implements app.Repository.
-func (r *Repository) SetPoolRule(ctx context.Context, rule domain.PoolRule) error {
-	_, err := r.pool.Exec(ctx, `
-		INSERT INTO pool_rule (id, required_tags, active_within) VALUES (true, $1, $2)
-		ON CONFLICT (id) DO UPDATE
-		SET required_tags = EXCLUDED.required_tags, active_within = EXCLUDED.active_within, updated_at = now()`,
-		rule.RequiredTags, int64(rule.ActiveWithin))
-	return err
+// SaveSetting implements app.Repository: it upserts the setting with the next
+// version; the table's trigger notifies the sidecars' configuration
+// subscriptions.
+func (r *Repository) SaveSetting(ctx context.Context, key string, value []byte) (int64, error) {
+	var version int64
+	err := r.pool.QueryRow(ctx, `INSERT INTO settings (key, value, version) VALUES ($1, $2, '1')
+		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = (settings.version::bigint + 1)::text
+		RETURNING version::bigint`, key, string(value)).Scan(&version)
+	return version, err
 }
 
 // CloseTask implements app.Repository.
 func (r *Repository) CloseTask(ctx context.Context, caseID, jurorID string, reason domain.CloseReason) error {
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-			UPDATE tasks SET status = 'closed', close_reason = $3, closed_at = now()
+			UPDATE tasks SET status = 'closed', close_reason = $3, closed_at = now(),
+			       voted_at = CASE WHEN $3 = 'voted' THEN now() END,
+			       settled_at = CASE WHEN $3 = 'released' THEN now() END
 			WHERE case_id = $1 AND juror_id = $2 AND status = 'open'`, caseID, jurorID, string(reason))
 		if err != nil {
 			return fmt.Errorf("close task: %w", err)
@@ -179,40 +264,20 @@ func (r *Repository) CloseTask(ctx context.Context, caseID, jurorID string, reas
 	})
 }
 
-// CloseCaseTasks implements app.Repository.
-func (r *Repository) CloseCaseTasks(ctx context.Context, caseID string, reason domain.CloseReason) (int, error) {
-	var closed []string
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-			UPDATE tasks SET status = 'closed', close_reason = $2, closed_at = now()
-			WHERE case_id = $1 AND status = 'open'
-			RETURNING juror_id`, caseID, string(reason))
-		if err != nil {
-			return fmt.Errorf("close tasks: %w", err)
-		}
-		if closed, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-			return fmt.Errorf("close tasks: %w", err)
-		}
-		return countClosed(ctx, tx, closed, reason)
-	})
-	return len(closed), err
-}
-
-// countClosed updates the stats of jurors whose tasks just closed for reason.
+// countClosed updates the stats and cooldown start of jurors whose tasks just
+// closed for reason.
 func countClosed(ctx context.Context, tx pgx.Tx, jurors []string, reason domain.CloseReason) error {
-	var column string
+	counter := ""
 	switch reason {
 	case domain.ClosedVoted:
-		column = "voted"
+		counter = ", voted = voted + 1"
 	case domain.ClosedReleased:
-		column = "timed_out"
-	default:
-		return nil
+		counter = ", timed_out = timed_out + 1"
 	}
-	_, err := tx.Exec(ctx, `UPDATE jurors SET `+column+` = `+column+` + 1, updated_at = now()
-		WHERE user_id = ANY($1)`, jurors)
+	_, err := tx.Exec(ctx, `UPDATE jurors SET last_closed_at = greatest(last_closed_at, now()), updated_at = now()`+
+		counter+` WHERE user_id = ANY($1)`, jurors)
 	if err != nil {
-		return fmt.Errorf("count %s: %w", column, err)
+		return fmt.Errorf("count closed tasks: %w", err)
 	}
 	return nil
 }

@@ -19,6 +19,8 @@ func mapError(err error) *httpx.Error {
 		return httpx.NotFound("task not found")
 	case errors.Is(err, domain.ErrPoolTooSmall):
 		return httpx.Conflict("pool_too_small", "not enough eligible jurors for this jury")
+	case errors.Is(err, domain.ErrStateLocked):
+		return httpx.Conflict("state_locked", "only an operator may change this juror's state now")
 	case errors.Is(err, domain.ErrDrawIDReused):
 		return httpx.Conflict("draw_id_reused", "draw_id was already used for another case")
 	}

@@ -14,7 +14,13 @@ import (
 // caseDecidedEvent is the part of a case-decided event this service uses;
 // unknown fields are ignored so the publisher may add to the event.
 type caseDecidedEvent struct {
-	CaseID string `json:"case_id"`
+	CaseID    string     `json:"case_id"`
+	Decision  string     `json:"decision"`
+	DecidedAt *time.Time `json:"decided_at"`
+	Votes     []struct {
+		JurorID  string `json:"juror_id"`
+		Decision string `json:"decision"`
+	} `json:"votes"`
 }
 
 func (s *Server) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
@@ -22,7 +28,18 @@ func (s *Server) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
 	if err := json.Unmarshal(ev.Data, &data); err != nil {
 		return s.drop(c, ev, "data is not a case-decided object: "+err.Error())
 	}
-	err := s.svc.CaseDecided(c.Request.Context(), data.CaseID)
+	votes := make(map[string]string, len(data.Votes))
+	for _, v := range data.Votes {
+		votes[v.JurorID] = v.Decision
+	}
+	var decidedAt time.Time
+	if data.DecidedAt != nil {
+		decidedAt = *data.DecidedAt
+	}
+	res, err := domain.NewCaseResult(data.CaseID, data.Decision, decidedAt, votes)
+	if err == nil {
+		err = s.svc.CaseDecided(c.Request.Context(), res)
+	}
 	return s.outcome(c, ev, err)
 }
 

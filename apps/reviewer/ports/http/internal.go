@@ -11,13 +11,15 @@ import (
 )
 
 type drawBody struct {
-	DrawID   string   `json:"draw_id"`
-	CaseID   string   `json:"case_id"`
-	Size     int      `json:"size"`
-	Exclude  []string `json:"exclude"`
-	Target   target   `json:"target"`
-	Reason   string   `json:"reason"`
-	Deadline string   `json:"deadline"`
+	DrawID  string   `json:"draw_id"`
+	CaseID  string   `json:"case_id"`
+	Size    int      `json:"size"`
+	Exclude []string `json:"exclude"`
+	// Conflicts is optional: users the caller knows to be conflicted.
+	Conflicts []string `json:"conflicts"`
+	Target    target   `json:"target"`
+	Reason    string   `json:"reason"`
+	Deadline  string   `json:"deadline"`
 }
 
 type drawJSON struct {
@@ -38,7 +40,7 @@ func (s *Server) drawJury(c *gin.Context) {
 	}
 	ctx := daprx.WithTraceparent(c.Request.Context(), c.GetHeader("traceparent"))
 	d, err := s.svc.DrawJury(ctx, domain.DrawRequest{
-		DrawID: body.DrawID, CaseID: body.CaseID, Size: body.Size, Exclude: body.Exclude,
+		DrawID: body.DrawID, CaseID: body.CaseID, Size: body.Size, Exclude: body.Exclude, Conflicts: body.Conflicts,
 		Target: body.Target.domain(), Reason: body.Reason, Deadline: deadline,
 	})
 	if err != nil {

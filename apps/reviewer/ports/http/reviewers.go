@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/govern/kit/auth"
 	"github.com/govern/kit/httpx"
 	"github.com/govern/reviewer/app"
 	"github.com/govern/reviewer/domain"
@@ -44,16 +45,83 @@ func (s *Server) putProfile(c *gin.Context) {
 }
 
 type statsJSON struct {
-	Assigned int `json:"assigned"`
-	Voted    int `json:"voted"`
-	Agreed   int `json:"agreed"`
-	TimedOut int `json:"timed_out"`
+	Assigned           int      `json:"assigned"`
+	Voted              int      `json:"voted"`
+	Agreed             int      `json:"agreed"`
+	TimedOut           int      `json:"timed_out"`
+	DecisiveVotes      int      `json:"decisive_votes"`
+	AgreementRate      *float64 `json:"agreement_rate"`
+	ResponseRate       *float64 `json:"response_rate"`
+	AvgResponseSeconds *float64 `json:"avg_response_seconds"`
+}
+
+type transitionJSON struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Reason string `json:"reason"`
+	Actor  string `json:"actor"`
+	At     string `json:"at"`
 }
 
 type reviewerJSON struct {
-	UserID string    `json:"user_id"`
-	State  string    `json:"state"`
-	Stats  statsJSON `json:"stats"`
+	UserID         string           `json:"user_id"`
+	State          string           `json:"state"`
+	Profile        profileJSON      `json:"profile"`
+	SuspendedUntil *string          `json:"suspended_until,omitempty"`
+	Stats          statsJSON        `json:"stats"`
+	Transitions    []transitionJSON `json:"transitions"`
+}
+
+func writeReviewer(c *gin.Context, r domain.Reviewer) {
+	out := reviewerJSON{UserID: r.UserID, State: string(r.State), Profile: profileJSON{
+		UserID: r.UserID, Tags: orEmpty(r.Profile.Tags), LastActiveAt: formatTime(r.Profile.LastActiveAt),
+	}, Stats: statsJSON{
+		Assigned: r.Stats.Assigned, Voted: r.Stats.Voted, Agreed: r.Stats.Agreed, TimedOut: r.Stats.TimedOut,
+		DecisiveVotes: r.Stats.DecisiveVotes, AgreementRate: r.Stats.AgreementRate(), ResponseRate: r.Stats.ResponseRate(),
+	}, Transitions: make([]transitionJSON, 0, len(r.Transitions))}
+	if r.Stats.AvgResponse != nil {
+		secs := r.Stats.AvgResponse.Seconds()
+		out.Stats.AvgResponseSeconds = &secs
+	}
+	if r.SuspendedUntil != nil {
+		u := formatTime(*r.SuspendedUntil)
+		out.SuspendedUntil = &u
+	}
+	for _, t := range r.Transitions {
+		out.Transitions = append(out.Transitions, transitionJSON{From: string(t.From), To: string(t.To),
+			Reason: t.Reason, Actor: t.Actor, At: formatTime(t.At)})
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type stateBody struct {
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+}
+
+func (s *Server) putState(c *gin.Context) {
+	if !allowSelfOrOps(c) {
+		return
+	}
+	var body stateBody
+	if err := httpx.DecodeJSON(c, &body); err != nil {
+		fail(c, err)
+		return
+	}
+	to, err := domain.ParseStoredState(body.State)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	who := auth.From(c)
+	r, err := s.svc.ChangeState(c.Request.Context(), domain.StateChange{
+		UserID: c.Param("user_id"), To: to, Reason: body.Reason, Actor: who.UserID, ByOps: who.IsOps(),
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	writeReviewer(c, r)
 }
 
 func (s *Server) getReviewer(c *gin.Context) {
@@ -65,9 +133,16 @@ func (s *Server) getReviewer(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, reviewerJSON{UserID: r.UserID, State: string(r.State), Stats: statsJSON{
-		Assigned: r.Stats.Assigned, Voted: r.Stats.Voted, Agreed: r.Stats.Agreed, TimedOut: r.Stats.TimedOut,
-	}})
+	writeReviewer(c, r)
+}
+
+func toTaskJSON(t domain.Task) taskJSON {
+	return taskJSON{
+		CaseID:   t.CaseID,
+		Target:   target{Kind: t.Target.Kind, ID: t.Target.ID, OwnerID: t.Target.OwnerID},
+		Reason:   t.Reason,
+		Deadline: formatTime(t.Deadline),
+	}
 }
 
 type taskJSON struct {
@@ -108,12 +183,7 @@ func (s *Server) listTasks(c *gin.Context) {
 		page.NextCursor = encodeCursor(tasks[limit-1])
 	}
 	for _, t := range tasks {
-		page.Items = append(page.Items, taskJSON{
-			CaseID:   t.CaseID,
-			Target:   target{Kind: t.Target.Kind, ID: t.Target.ID, OwnerID: t.Target.OwnerID},
-			Reason:   t.Reason,
-			Deadline: formatTime(t.Deadline),
-		})
+		page.Items = append(page.Items, toTaskJSON(t))
 	}
 	c.JSON(http.StatusOK, page)
 }
@@ -138,36 +208,4 @@ func decodeCursor(s string) (*app.TaskCursor, error) {
 		return nil, httpx.BadRequest("cursor is malformed")
 	}
 	return &app.TaskCursor{CreatedAt: t, CaseID: caseID}, nil
-}
-
-type poolRuleJSON struct {
-	RequiredTags []string `json:"required_tags"`
-	ActiveWithin string   `json:"active_within"`
-}
-
-func writePoolRule(c *gin.Context, r domain.PoolRule) {
-	c.JSON(http.StatusOK, poolRuleJSON{RequiredTags: orEmpty(r.RequiredTags), ActiveWithin: domain.FormatDuration(r.ActiveWithin)})
-}
-
-func (s *Server) getPoolRule(c *gin.Context) {
-	r, err := s.svc.PoolRule(c.Request.Context())
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	writePoolRule(c, r)
-}
-
-func (s *Server) putPoolRule(c *gin.Context) {
-	var body poolRuleJSON
-	if err := httpx.DecodeJSON(c, &body); err != nil {
-		fail(c, err)
-		return
-	}
-	r, err := s.svc.SetPoolRule(c.Request.Context(), body.RequiredTags, body.ActiveWithin)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	writePoolRule(c, r)
 }

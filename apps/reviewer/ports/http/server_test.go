@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +24,9 @@ const secret = "test-secret"
 // memRepo knows one reviewer and an empty juror pool.
 type memRepo struct {
 	app.Repository
+	mu          sync.Mutex
 	closedCases []string
+	saved       int // settings and states written
 }
 
 func (r *memRepo) Reviewer(_ context.Context, userID string) (domain.Reviewer, error) {
@@ -33,18 +36,35 @@ func (r *memRepo) Reviewer(_ context.Context, userID string) (domain.Reviewer, e
 	return domain.Reviewer{UserID: "alice", State: domain.JurorActive}, nil
 }
 
-func (r *memRepo) PoolRule(context.Context) (domain.PoolRule, error) {
-	return domain.DefaultPoolRule(), nil
+func (r *memRepo) DrawJury(context.Context, domain.DrawRequest, app.Selection) (domain.Draw, bool, error) {
+	return domain.Draw{}, false, domain.ErrPoolTooSmall
 }
 
-func (r *memRepo) DrawJury(_ context.Context, _ domain.DrawRequest, pick app.Picker) (domain.Draw, bool, error) {
-	_, err := pick(nil)
-	return domain.Draw{}, false, err
+func (r *memRepo) RecordDecision(_ context.Context, res domain.CaseResult) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closedCases = append(r.closedCases, res.CaseID)
+	return true, nil
 }
 
-func (r *memRepo) CloseCaseTasks(_ context.Context, caseID string, _ domain.CloseReason) (int, error) {
-	r.closedCases = append(r.closedCases, caseID)
-	return 1, nil
+func (r *memRepo) SaveSetting(context.Context, string, []byte) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.saved++
+	return int64(r.saved), nil
+}
+
+func (r *memRepo) ChangeState(_ context.Context, c domain.StateChange, _ *time.Time) (domain.Transition, bool, error) {
+	if c.UserID != "alice" {
+		return domain.Transition{}, false, domain.ErrReviewerNotFound
+	}
+	if err := c.Allowed(domain.JurorSuspended); err != nil {
+		return domain.Transition{}, false, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.saved++
+	return domain.Transition{From: domain.JurorSuspended, To: c.To}, true, nil
 }
 
 type nopPublisher struct{}
@@ -195,5 +215,69 @@ func TestSubscriptionOutcomes(t *testing.T) {
 	}
 	if len(repo.closedCases) != 1 || repo.closedCases[0] != "c1" {
 		t.Fatalf("closed cases = %v", repo.closedCases)
+	}
+}
+
+func TestNewEndpointsCheckInContractOrderAndWriteNothingOnBadInput(t *testing.T) {
+	t.Parallel()
+	h, repo := newServer(t)
+	alice, bob, ops := token(t, "alice"), token(t, "bob"), token(t, "root", "ops")
+	fatigue := `{"max_per_day":10,"max_open":2,"cooldown":"0s"}`
+	adjust := `{"interval":"1m","window":10,"min_tasks":5,"max_timeout_ratio":0.5,"min_agreement_rate":0.2,"suspension":"1h"}`
+	cases := []struct {
+		name, method, path, tok, body string
+		status                        int
+		code                          string
+	}{
+		{"fatigue without token", "PUT", "/v1/fatigue", "", fatigue, 401, "unauthenticated"},
+		{"fatigue by a user", "PUT", "/v1/fatigue", alice, fatigue, 403, "forbidden"},
+		{"fatigue malformed", "PUT", "/v1/fatigue", ops, `{"max_per_day":`, 400, "invalid_argument"},
+		{"fatigue missing max_open", "PUT", "/v1/fatigue", ops, `{"max_per_day":10,"cooldown":"0s"}`, 400, "invalid_argument"},
+		{"fatigue zero per day", "PUT", "/v1/fatigue", ops, `{"max_per_day":0,"max_open":2,"cooldown":"0s"}`, 400, "invalid_argument"},
+		{"fatigue as strings", "PUT", "/v1/fatigue", ops, `{"max_per_day":"10","max_open":2,"cooldown":"0s"}`, 400, "invalid_argument"},
+		{"fatigue fractional", "PUT", "/v1/fatigue", ops, `{"max_per_day":1.5,"max_open":2,"cooldown":"0s"}`, 400, "invalid_argument"},
+		{"fatigue cooldown under a second", "PUT", "/v1/fatigue", ops, `{"max_per_day":10,"max_open":2,"cooldown":"10ms"}`, 400, "invalid_argument"},
+		{"fatigue unknown field", "PUT", "/v1/fatigue", ops, `{"max_per_day":10,"max_open":2,"cooldown":"0s","x":1}`, 400, "invalid_argument"},
+		{"adjustment by a user", "PUT", "/v1/adjustment", bob, adjust, 403, "forbidden"},
+		{"adjustment ratio above one", "PUT", "/v1/adjustment", ops, strings.Replace(adjust, "0.5", "1.5", 1), 400, "invalid_argument"},
+		{"adjustment min_tasks above window", "PUT", "/v1/adjustment", ops, strings.Replace(adjust, `"min_tasks":5`, `"min_tasks":50`, 1), 400, "invalid_argument"},
+		{"adjustment missing window", "PUT", "/v1/adjustment", ops, strings.Replace(adjust, `"window":10,`, ``, 1), 400, "invalid_argument"},
+		{"pool rule with an empty tag", "PUT", "/v1/pool-rule", ops, `{"required_tags":[""],"active_within":"1h"}`, 400, "invalid_argument"},
+		{"state without token", "PUT", "/v1/reviewers/alice/state", "", `{"state":"paused"}`, 401, "unauthenticated"},
+		{"state of another user", "PUT", "/v1/reviewers/alice/state", bob, `{"state":"paused"}`, 403, "forbidden"},
+		{"state malformed", "PUT", "/v1/reviewers/alice/state", alice, `{"state":`, 400, "invalid_argument"},
+		{"state unknown", "PUT", "/v1/reviewers/alice/state", alice, `{"state":"asleep"}`, 400, "invalid_argument"},
+		{"user suspends themselves", "PUT", "/v1/reviewers/alice/state", alice, `{"state":"suspended"}`, 400, "invalid_argument"},
+		{"candidate cannot be set", "PUT", "/v1/reviewers/alice/state", ops, `{"state":"candidate"}`, 400, "invalid_argument"},
+		{"reason too long", "PUT", "/v1/reviewers/alice/state", ops, `{"state":"paused","reason":"` + strings.Repeat("x", 501) + `"}`, 400, "invalid_argument"},
+		{"state of a stranger", "PUT", "/v1/reviewers/nobody/state", ops, `{"state":"paused"}`, 404, "not_found"},
+		{"suspended user resumes", "PUT", "/v1/reviewers/alice/state", alice, `{"state":"active"}`, 409, "state_locked"},
+		{"stream of another user", "GET", "/v1/reviewers/alice/stream", bob, ``, 403, "forbidden"},
+		{"stream without token", "GET", "/v1/reviewers/alice/stream", "", ``, 401, "unauthenticated"},
+	}
+	for _, tc := range cases {
+		got := call(t, h, tc.method, tc.path, tc.tok, tc.body)
+		if got.status != tc.status || got.code != tc.code {
+			t.Errorf("%s: answer = %d %q (%v), want %d %q", tc.name, got.status, got.code, got.body, tc.status, tc.code)
+		}
+	}
+	if repo.saved != 0 {
+		t.Fatalf("%d writes for bad input", repo.saved)
+	}
+	if got := call(t, h, "GET", "/v1/fatigue", bob, ""); got.status != 200 || got.body["max_open"] != 10.0 || got.body["cooldown"] != "0s" {
+		t.Fatalf("fatigue after bad input = %v", got.body)
+	}
+}
+
+func TestOperatorSettingsApplyAtOnceOnTheAnsweringReplica(t *testing.T) {
+	t.Parallel()
+	h, _ := newServer(t)
+	ops := token(t, "root", "ops")
+	if got := call(t, h, "PUT", "/v1/fatigue", ops, `{"max_per_day":5,"max_open":1,"cooldown":"90s"}`); got.status != 200 {
+		t.Fatalf("put = %d %v", got.status, got.body)
+	}
+	got := call(t, h, "GET", "/v1/fatigue", token(t, "bob"), "")
+	if got.body["max_per_day"] != 5.0 || got.body["max_open"] != 1.0 || got.body["cooldown"] != "1m30s" {
+		t.Fatalf("fatigue = %v", got.body)
 	}
 }
