@@ -8,19 +8,16 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/govern/kit/config"
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/liveconfig"
-	"github.com/govern/kit/logging"
-	"github.com/govern/kit/pg"
+	"github.com/govern/kit/service"
 	"github.com/govern/reviewer/adapters/daprpubsub"
 	"github.com/govern/reviewer/adapters/postgres"
 	"github.com/govern/reviewer/app"
@@ -28,36 +25,10 @@ import (
 )
 
 func main() {
-	cfg := config.LoadCommon("reviewer", "8082", "reviewer")
-	log := logging.New(cfg.Service)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	if err := run(ctx, log, cfg, os.Args[1:]); err != nil {
-		log.Error("reviewer stopped", "err", err)
-		stop()
-		os.Exit(1)
-	}
+	service.Main("reviewer", "8082", postgres.Migrations(), run)
 }
 
-func run(ctx context.Context, log *slog.Logger, cfg config.Common, args []string) error {
-	migrateOnly := len(args) == 1 && args[0] == "migrate"
-	if len(args) > 0 && !migrateOnly {
-		return fmt.Errorf("unknown arguments %q; usage: reviewer [migrate]", args)
-	}
-	if err := pg.Migrate(ctx, log, cfg.DatabaseURL, postgres.Migrations()); err != nil {
-		return err
-	}
-	if migrateOnly {
-		return nil
-	}
-
-	pool, err := pg.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-
+func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool.Pool) error {
 	sidecar := daprx.New(cfg.DaprHTTP)
 	svc := app.New(postgres.New(pool), daprpubsub.New(sidecar, cfg.PubSub), log)
 	if err := svc.ReloadSettings(ctx); err != nil {
