@@ -1,20 +1,20 @@
-// Command reward runs the reward service: reward rules, juror credits and the
-// points ledger. "reward migrate" only prepares the database and exits.
+// Command reward runs the reward service: reward rules, juror credits, the
+// points ledger and the points mall. "reward migrate" only prepares the
+// database and exits.
 package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/govern/kit/auth"
 	"github.com/govern/kit/config"
+	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
-	"github.com/govern/kit/logging"
-	"github.com/govern/kit/pg"
+	"github.com/govern/kit/liveconfig"
+	"github.com/govern/kit/service"
 
 	"github.com/govern/reward/adapters/postgres"
 	"github.com/govern/reward/app"
@@ -23,43 +23,37 @@ import (
 )
 
 func main() {
-	cfg := config.LoadCommon("reward", "8083", "reward")
-	log := logging.New(cfg.Service)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	var err error
-	switch args := os.Args[1:]; {
-	case len(args) == 0:
-		err = serve(ctx, log, cfg)
-	case len(args) == 1 && args[0] == "migrate":
-		err = pg.Migrate(ctx, log, cfg.DatabaseURL, postgres.Migrations())
-	default:
-		err = fmt.Errorf("usage: reward [migrate], got %q", args)
-	}
-	if err != nil {
-		log.Error("reward stopped", "err", err)
-		os.Exit(1)
-	}
+	service.Main("reward", "8083", postgres.Migrations(), serve)
 }
 
-func serve(ctx context.Context, log *slog.Logger, cfg config.Common) error {
-	if err := pg.Migrate(ctx, log, cfg.DatabaseURL, postgres.Migrations()); err != nil {
+func serve(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool.Pool) error {
+	application := app.New(app.Repositories{
+		Rules:       postgres.NewRulesRepository(pool),
+		Accounts:    postgres.NewAccountRepository(pool),
+		Credits:     postgres.NewCreditRepository(pool),
+		Catalog:     postgres.NewCatalogRepository(pool),
+		Redemptions: postgres.NewRedemptionRepository(pool),
+	})
+	if err := application.ReloadRules.Handle(ctx); err != nil {
 		return err
 	}
-	pool, err := pg.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
+	// Rules written by other replicas arrive through the sidecar's
+	// configuration subscription (reward-config reads the settings table).
+	settings := &liveconfig.Watcher{
+		Sidecar: daprx.New(cfg.DaprHTTP), Store: config.String("CONFIG_STORE", "reward-config"),
+		Keys: []string{app.RulesSettingKey},
+		Apply: func(key string, value []byte, version string) {
+			if application.Rules.ApplySetting(key, value, version) {
+				log.Info("reward rules updated from configuration store", "key", key, "version", version)
+			}
+		},
+		Reload: application.ReloadRules.Handle, Log: log,
 	}
-	defer pool.Close()
 
-	application := app.New(
-		postgres.NewRulesRepository(pool),
-		postgres.NewAccountRepository(pool),
-		postgres.NewCreditRepository(pool),
-	)
 	engine := httpx.NewEngine(log, pool.Ping)
 	httpport.NewServer(application).Register(engine.Group("/v1", auth.Middleware(cfg.JWTSecret)))
 	events.NewSubscriber(application, log).Register(engine)
+	settings.Register(engine)
+	go settings.Run(ctx)
 	return httpx.Serve(ctx, log, cfg.HTTPAddr, engine)
 }

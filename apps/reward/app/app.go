@@ -2,20 +2,46 @@
 // repositories it needs; adapters implement them.
 package app
 
+// Repositories are the adapters the use cases run on.
+type Repositories struct {
+	Rules       RulesRepository
+	Accounts    AccountRepository
+	Credits     CreditRepository
+	Catalog     CatalogRepository
+	Redemptions RedemptionRepository
+}
+
 // Application groups every use case the ports call.
 type Application struct {
-	GetAccount   GetAccount
-	GetRules     GetRules
-	UpdateRules  UpdateRules
-	CreditJurors CreditJurors
+	Rules           *RulesCache
+	GetAccount      GetAccount
+	GetRules        GetRules
+	ReloadRules     ReloadRules
+	UpdateRules     UpdateRules
+	CreditJurors    CreditJurors
+	AddItem         AddItem
+	ListCatalog     ListCatalog
+	GetItem         GetItem
+	SetStock        SetStock
+	Redeem          Redeem
+	ListRedemptions ListRedemptions
 }
 
 // New wires the use cases to their repositories.
-func New(rules RulesRepository, accounts AccountRepository, credits CreditRepository) Application {
+func New(r Repositories) Application {
+	cache := NewRulesCache()
 	return Application{
-		GetAccount:   GetAccount{accounts: accounts},
-		GetRules:     GetRules{rules: rules},
-		UpdateRules:  UpdateRules{rules: rules},
-		CreditJurors: CreditJurors{credits: credits},
+		Rules:           cache,
+		GetAccount:      GetAccount{accounts: r.Accounts},
+		GetRules:        GetRules{cache: cache},
+		ReloadRules:     ReloadRules{rules: r.Rules, cache: cache},
+		UpdateRules:     UpdateRules{rules: r.Rules, cache: cache},
+		CreditJurors:    CreditJurors{credits: r.Credits},
+		AddItem:         AddItem{catalog: r.Catalog},
+		ListCatalog:     ListCatalog{catalog: r.Catalog},
+		GetItem:         GetItem{catalog: r.Catalog},
+		SetStock:        SetStock{catalog: r.Catalog},
+		Redeem:          Redeem{redemptions: r.Redemptions, newID: newRedemptionID},
+		ListRedemptions: ListRedemptions{redemptions: r.Redemptions},
 	}
 }

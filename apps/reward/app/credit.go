@@ -17,8 +17,9 @@ type CreditRepository interface {
 
 // CreditTx is what crediting may do inside its transaction.
 type CreditTx interface {
-	// CurrentRules returns the highest rules version.
-	CurrentRules(ctx context.Context) (domain.VersionedRules, error)
+	// RulesAt returns the rules version in force at t: the newest one set at or
+	// before t (the first version for a t before any was set).
+	RulesAt(ctx context.Context, t time.Time) (domain.VersionedRules, error)
 	// LockAccount creates the user's account if missing and locks it until
 	// the transaction ends, so crediting one user is serialised.
 	LockAccount(ctx context.Context, userID string) error
@@ -30,7 +31,8 @@ type CreditTx interface {
 }
 
 // CreditJurors credits every juror who voted on a decided case, exactly once per
-// (case, juror), with the rules current when the event is processed.
+// (case, juror), with the rules in force when the case was decided: a rule
+// change applies to decisions made after it, however late their events arrive.
 type CreditJurors struct{ credits CreditRepository }
 
 // CreditReport says what one crediting did, for the logs.
@@ -45,9 +47,9 @@ func (h CreditJurors) Handle(ctx context.Context, d domain.CaseDecision) (Credit
 	var report CreditReport
 	err := h.credits.InTx(ctx, func(ctx context.Context, tx CreditTx) error {
 		report = CreditReport{}
-		rules, err := tx.CurrentRules(ctx)
+		rules, err := tx.RulesAt(ctx, d.DecidedAt)
 		if err != nil {
-			return fmt.Errorf("read current rules: %w", err)
+			return fmt.Errorf("read rules in force at %s: %w", d.DecidedAt.Format(time.RFC3339Nano), err)
 		}
 		report.RuleVersion = rules.Version
 		day := domain.CreditDay(d.DecidedAt)

@@ -14,16 +14,22 @@ import (
 // memoryLedger is an in-memory CreditRepository with the same once-per-(case,
 // juror) rule the database enforces.
 type memoryLedger struct {
-	rules   domain.VersionedRules
+	rules   []versionFrom // in version order
 	credits map[[2]string]domain.Credit
 	balance map[string]int64
 	locked  []string
 	failOn  string // juror whose credit fails, to test rollback
 }
 
+// versionFrom is a rules version and when it was set.
+type versionFrom struct {
+	rules domain.VersionedRules
+	from  time.Time
+}
+
 func newMemoryLedger(r domain.Rules) *memoryLedger {
 	return &memoryLedger{
-		rules:   domain.VersionedRules{Rules: r, Version: 3},
+		rules:   []versionFrom{{domain.VersionedRules{Rules: r, Version: 3}, time.Time{}}},
 		credits: map[[2]string]domain.Credit{},
 		balance: map[string]int64{},
 	}
@@ -49,8 +55,14 @@ type memoryTx struct {
 	balance map[string]int64
 }
 
-func (t *memoryTx) CurrentRules(context.Context) (domain.VersionedRules, error) {
-	return t.m.rules, nil
+func (t *memoryTx) RulesAt(_ context.Context, at time.Time) (domain.VersionedRules, error) {
+	inForce := t.m.rules[0].rules
+	for _, v := range t.m.rules {
+		if !v.from.After(at) {
+			inForce = v.rules
+		}
+	}
+	return inForce, nil
 }
 
 func (t *memoryTx) LockAccount(_ context.Context, userID string) error {
@@ -100,7 +112,7 @@ var noon = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 func TestRedeliveredDecisionCreditsNobodyTwice(t *testing.T) {
 	t.Parallel()
 	ledger := newMemoryLedger(domain.DefaultRules())
-	credit := app.New(nil, nil, ledger).CreditJurors
+	credit := app.New(app.Repositories{Credits: ledger}).CreditJurors
 	d := decision(t, "case-1", noon,
 		domain.JurorVote{JurorID: "alice", Vote: domain.VoteUphold},
 		domain.JurorVote{JurorID: "bob", Vote: domain.VoteReject})
@@ -131,7 +143,7 @@ func TestJurorAccountsAreLockedInIDOrder(t *testing.T) {
 		domain.JurorVote{JurorID: "carol", Vote: domain.VoteUphold},
 		domain.JurorVote{JurorID: "alice", Vote: domain.VoteUphold},
 		domain.JurorVote{JurorID: "bob", Vote: domain.VoteUphold})
-	if _, err := app.New(nil, nil, ledger).CreditJurors.Handle(t.Context(), d); err != nil {
+	if _, err := app.New(app.Repositories{Credits: ledger}).CreditJurors.Handle(t.Context(), d); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"alice", "bob", "carol"}; !slices.Equal(ledger.locked, want) {
@@ -142,7 +154,7 @@ func TestJurorAccountsAreLockedInIDOrder(t *testing.T) {
 func TestDailyCapAppliesAcrossCasesOfTheSameDay(t *testing.T) {
 	t.Parallel()
 	ledger := newMemoryLedger(domain.Rules{PointsPerVote: 10, MajorityBonus: 5, DailyCap: 40})
-	credit := app.New(nil, nil, ledger).CreditJurors
+	credit := app.New(app.Repositories{Credits: ledger}).CreditJurors
 	alice := domain.JurorVote{JurorID: "alice", Vote: domain.VoteUphold}
 	for _, c := range []struct {
 		caseID string
@@ -173,10 +185,42 @@ func TestFailedCreditingLeavesNothingBehind(t *testing.T) {
 	d := decision(t, "case-1", noon,
 		domain.JurorVote{JurorID: "alice", Vote: domain.VoteUphold},
 		domain.JurorVote{JurorID: "bob", Vote: domain.VoteUphold})
-	if _, err := app.New(nil, nil, ledger).CreditJurors.Handle(t.Context(), d); err == nil {
+	if _, err := app.New(app.Repositories{Credits: ledger}).CreditJurors.Handle(t.Context(), d); err == nil {
 		t.Fatal("Handle() = nil, want the storage error")
 	}
 	if len(ledger.credits) != 0 || len(ledger.balance) != 0 {
 		t.Fatalf("credits %v, balances %v, want none", ledger.credits, ledger.balance)
+	}
+}
+
+func TestCaseIsCreditedUnderTheRulesInForceWhenItWasDecided(t *testing.T) {
+	t.Parallel()
+	ledger := newMemoryLedger(domain.DefaultRules())
+	changedAt := noon.Add(time.Hour)
+	ledger.rules = append(ledger.rules, versionFrom{
+		domain.VersionedRules{Rules: domain.Rules{PointsPerVote: 20, MajorityBonus: 5, DailyCap: 1000}, Version: 4}, changedAt})
+	credit := app.New(app.Repositories{Credits: ledger}).CreditJurors
+	alice := domain.JurorVote{JurorID: "alice", Vote: domain.VoteUphold}
+	tests := []struct {
+		caseID      string
+		decidedAt   time.Time
+		wantAmount  int64
+		wantVersion int64
+	}{
+		// Processed after the change, but decided before it.
+		{"decided-before", changedAt.Add(-time.Second), 15, 3},
+		{"decided-at-the-change", changedAt, 25, 4},
+		{"decided-after", changedAt.Add(time.Minute), 25, 4},
+	}
+	for _, tt := range tests {
+		report, err := credit.Handle(t.Context(), decision(t, tt.caseID, tt.decidedAt, alice))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := ledger.credits[[2]string{tt.caseID, "alice"}]
+		if c.Amount != tt.wantAmount || c.RuleVersion != tt.wantVersion || report.RuleVersion != tt.wantVersion {
+			t.Errorf("%s: credit %+v (report %+v), want %d points under version %d",
+				tt.caseID, c, report, tt.wantAmount, tt.wantVersion)
+		}
 	}
 }

@@ -43,6 +43,7 @@ type Entry struct {
 	Reason       Reason
 	CaseID       string // empty when the entry is not about a case
 	RedemptionID string // empty when the entry is not a redemption
+	RuleVersion  int64  // rules version a vote credit was computed with; 0 otherwise
 	At           time.Time
 }
 

@@ -16,9 +16,9 @@ var ErrInvalidRules = errors.New("invalid reward rules")
 
 // Rules decide how many points a juror earns for a vote.
 type Rules struct {
-	PointsPerVote int64 // earned by every juror who voted
-	MajorityBonus int64 // added when the vote matches the decision
-	DailyCap      int64 // most points one user may earn from votes per UTC day
+	PointsPerVote int64 `json:"points_per_vote"` // earned by every juror who voted
+	MajorityBonus int64 `json:"majority_bonus"`  // added when the vote matches the decision
+	DailyCap      int64 `json:"daily_cap"`       // most points one user may earn from votes per UTC day
 }
 
 // DefaultRules are the rules of a fresh installation.
@@ -46,7 +46,8 @@ func (r Rules) Validate() error {
 }
 
 // VersionedRules is one stored revision of the rules; the highest version is
-// the current one, and every credit records the version it was computed with.
+// the current one. A case is credited under the version in force when it was
+// decided, and every credit records that version.
 type VersionedRules struct {
 	Rules
 	Version int64

@@ -34,7 +34,8 @@ func (r *AccountRepository) Statement(ctx context.Context, userID string, before
 			return fmt.Errorf("select balance: %w", err)
 		}
 		rows, err := tx.Query(ctx, `
-			SELECT id, amount, reason, COALESCE(case_id, ''), COALESCE(redemption_id, ''), at
+			SELECT id, amount, reason, COALESCE(case_id, ''), COALESCE(redemption_id, ''),
+			       COALESCE(rule_version, 0), at
 			FROM ledger_entries
 			WHERE user_id = $1 AND ($2::bigint = 0 OR id < $2::bigint)
 			ORDER BY id DESC
@@ -44,7 +45,7 @@ func (r *AccountRepository) Statement(ctx context.Context, userID string, before
 		}
 		entries, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Entry, error) {
 			e := domain.Entry{UserID: userID}
-			err := row.Scan(&e.ID, &e.Amount, &e.Reason, &e.CaseID, &e.RedemptionID, &e.At)
+			err := row.Scan(&e.ID, &e.Amount, &e.Reason, &e.CaseID, &e.RedemptionID, &e.RuleVersion, &e.At)
 			return e, err
 		})
 		if err != nil {

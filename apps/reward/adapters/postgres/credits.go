@@ -25,8 +25,8 @@ func (r *CreditRepository) InTx(ctx context.Context, fn func(context.Context, ap
 
 type creditTx struct{ tx pgx.Tx }
 
-func (t creditTx) CurrentRules(ctx context.Context) (domain.VersionedRules, error) {
-	return currentRules(ctx, t.tx)
+func (t creditTx) RulesAt(ctx context.Context, at time.Time) (domain.VersionedRules, error) {
+	return rulesAt(ctx, t.tx, at)
 }
 
 func (t creditTx) LockAccount(ctx context.Context, userID string) error {

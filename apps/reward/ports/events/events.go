@@ -12,6 +12,7 @@ import (
 
 	"github.com/govern/reward/app"
 	"github.com/govern/reward/domain"
+	"github.com/govern/reward/metrics"
 )
 
 // CaseDecidedRoute is where the declarative subscription to the case-decided
@@ -68,6 +69,7 @@ func (s *Subscriber) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
 		log.Error("case-decided event will be retried", "err", err)
 		return daprx.Retry
 	}
-	log.Info("jurors credited", "decision", decision.Decision, "credits", report)
+	metrics.Credits(report.Recorded, report.Duplicates, report.Points)
+	log.Info("jurors credited", "decision", decision.Decision, "decided_at", decision.DecidedAt, "credits", report)
 	return daprx.Success
 }

@@ -27,7 +27,7 @@ func deliver(t *testing.T, ledger app.CreditRepository, data string) string {
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	events.NewSubscriber(app.New(nil, nil, ledger), slog.New(slog.DiscardHandler)).Register(r)
+	events.NewSubscriber(app.New(app.Repositories{Credits: ledger}), slog.New(slog.DiscardHandler)).Register(r)
 	body := `{"id":"e1","topic":"case-decided","data":` + data + `}`
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest("POST", events.CaseDecidedRoute, strings.NewReader(body)))

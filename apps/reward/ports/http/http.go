@@ -29,14 +29,28 @@ func (s *Server) Register(r gin.IRouter) {
 	r.GET("/accounts/:user_id", s.getAccount)
 	r.GET("/rules", s.getRules)
 	r.PUT("/rules", auth.RequireOps, s.putRules)
+	r.GET("/catalog", s.listCatalog)
+	r.POST("/catalog", auth.RequireOps, s.addItem)
+	r.GET("/catalog/:sku", s.getItem)
+	r.PUT("/catalog/:sku/stock", auth.RequireOps, s.setStock)
+	r.GET("/redemptions", s.listRedemptions)
+	r.POST("/redemptions", s.redeem)
 }
 
 // mapError is the one place domain errors become HTTP statuses.
 func mapError(err error) *httpx.Error {
+	var refusal *domain.Refusal
 	switch {
+	case errors.As(err, &refusal):
+		return httpx.Conflict(string(refusal.Code), refusal.Message)
 	case errors.Is(err, domain.ErrInvalidRules), errors.Is(err, domain.ErrInvalidCursor),
-		errors.Is(err, domain.ErrInvalidUserID):
+		errors.Is(err, domain.ErrInvalidUserID), errors.Is(err, domain.ErrInvalidItem),
+		errors.Is(err, domain.ErrInvalidRedemption), errors.Is(err, domain.ErrInvalidIdempotencyKey):
 		return httpx.BadRequest(err.Error())
+	case errors.Is(err, domain.ErrUnknownSKU):
+		return &httpx.Error{Status: nethttp.StatusNotFound, Code: "unknown_sku", Message: "no item with this sku"}
+	case errors.Is(err, domain.ErrSKUExists):
+		return httpx.Conflict("sku_exists", "an item with this sku is already listed")
 	}
 	return nil
 }
@@ -49,6 +63,7 @@ type entryJSON struct {
 	Reason       string    `json:"reason"`
 	CaseID       string    `json:"case_id,omitempty"`
 	RedemptionID string    `json:"redemption_id,omitempty"`
+	RuleVersion  int64     `json:"rule_version,omitempty"`
 	At           time.Time `json:"at"`
 }
 
@@ -74,7 +89,7 @@ func (s *Server) getAccount(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	beforeID, err := decodeCursor(c.Query("cursor"))
+	beforeID, err := decodeSeqCursor(c.Query("cursor"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -88,33 +103,42 @@ func (s *Server) getAccount(c *gin.Context) {
 	for i, e := range page.Entries {
 		out.Entries[i] = entryJSON{
 			ID: strconv.FormatInt(e.ID, 10), Amount: e.Amount, Reason: string(e.Reason),
-			CaseID: e.CaseID, RedemptionID: e.RedemptionID, At: e.At.UTC(),
+			CaseID: e.CaseID, RedemptionID: e.RedemptionID, RuleVersion: e.RuleVersion, At: e.At.UTC(),
 		}
 	}
 	if page.NextBeforeID != 0 {
-		out.NextCursor = encodeCursor(page.NextBeforeID)
+		out.NextCursor = encodeSeqCursor(page.NextBeforeID)
 	}
 	c.JSON(nethttp.StatusOK, out)
 }
 
-// A cursor is the opaque form of the last entry id a page showed.
-func encodeCursor(lastID int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(lastID, 10)))
+// A cursor is the opaque form of where the previous page ended: the last
+// entry or redemption id (a positive integer), or the last sku.
+func encodeCursor(last string) string { return base64.RawURLEncoding.EncodeToString([]byte(last)) }
+
+func decodeCursor(s string) (string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || (s != "" && len(raw) == 0) {
+		return "", fmt.Errorf("%w: not issued by this service", domain.ErrInvalidCursor)
+	}
+	return string(raw), nil
 }
 
-func decodeCursor(s string) (int64, error) {
+func encodeSeqCursor(last int64) string { return encodeCursor(strconv.FormatInt(last, 10)) }
+
+func decodeSeqCursor(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	raw, err := decodeCursor(s)
 	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n <= 0 {
 		return 0, fmt.Errorf("%w: not issued by this service", domain.ErrInvalidCursor)
 	}
-	id, err := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("%w: not issued by this service", domain.ErrInvalidCursor)
-	}
-	return id, nil
+	return n, nil
 }
 
 type rulesJSON struct {
@@ -129,12 +153,7 @@ func rulesOut(r domain.VersionedRules) rulesJSON {
 }
 
 func (s *Server) getRules(c *gin.Context) {
-	r, err := s.app.GetRules.Handle(c.Request.Context())
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(nethttp.StatusOK, rulesOut(r))
+	c.JSON(nethttp.StatusOK, rulesOut(s.app.GetRules.Handle()))
 }
 
 // putRulesRequest uses pointers so that a missing field is told apart from 0.

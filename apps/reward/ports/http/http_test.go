@@ -52,7 +52,7 @@ func newServer() nethttp.Handler {
 	}}}
 	rules := &memoryRules{current: domain.VersionedRules{Rules: domain.DefaultRules(), Version: 1}}
 	engine := httpx.NewEngine(slog.New(slog.DiscardHandler), func(context.Context) error { return nil })
-	httpport.NewServer(app.New(rules, accounts, nil)).Register(engine.Group("/v1", auth.Middleware(secret)))
+	httpport.NewServer(app.New(app.Repositories{Rules: rules, Accounts: accounts})).Register(engine.Group("/v1", auth.Middleware(secret)))
 	return engine
 }
 

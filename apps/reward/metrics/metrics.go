@@ -1,0 +1,50 @@
+// Package metrics holds the reward service's business metrics; the HTTP
+// request metrics come with the kit's engine.
+package metrics
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/govern/reward/domain"
+)
+
+var (
+	redemptions = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "reward_redemptions_total",
+		Help: "Redemption requests answered, by outcome (redeemed, a refusal code, replayed, error).",
+	}, []string{"outcome"})
+	credits = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "reward_vote_credits_total",
+		Help: "Juror credits processed from case-decided events, by result (recorded, duplicate).",
+	}, []string{"result"})
+	pointsCredited = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "reward_points_credited_total",
+		Help: "Points added to balances by vote credits.",
+	})
+)
+
+// Redemption counts one answered redemption request.
+func Redemption(refusal *domain.Refusal, replayed bool, err error) {
+	outcome := "redeemed"
+	switch {
+	case errors.Is(err, domain.ErrUnknownSKU):
+		outcome = "unknown_sku"
+	case err != nil:
+		outcome = "error"
+	case replayed:
+		outcome = "replayed"
+	case refusal != nil:
+		outcome = string(refusal.Code)
+	}
+	redemptions.WithLabelValues(outcome).Inc()
+}
+
+// Credits counts one crediting of a case's jurors.
+func Credits(recorded, duplicates int, points int64) {
+	credits.WithLabelValues("recorded").Add(float64(recorded))
+	credits.WithLabelValues("duplicate").Add(float64(duplicates))
+	pointsCredited.Add(float64(points))
+}
