@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,4 +54,28 @@ func Limit(c *gin.Context) (int, error) {
 		return 0, BadRequest("limit must be an integer")
 	}
 	return min(max(n, 1), 500), nil
+}
+
+// EncodeCursor turns the position of a list's last item into the opaque
+// next_cursor every list of the platform hands out.
+func EncodeCursor(position any) string {
+	b, err := json.Marshal(position)
+	if err != nil {
+		panic(fmt.Sprintf("httpx: cursor position %T is not JSON: %v", position, err))
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor reads a cursor EncodeCursor made into position. An empty
+// cursor (the first page) returns false; anything this service did not issue
+// is a 400.
+func DecodeCursor(cursor string, position any) (bool, error) {
+	if cursor == "" {
+		return false, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || json.Unmarshal(raw, position) != nil {
+		return false, BadRequest("cursor is not one this service issued")
+	}
+	return true, nil
 }

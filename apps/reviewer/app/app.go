@@ -73,8 +73,8 @@ type Selection struct {
 
 // TaskCursor marks the last task of a page.
 type TaskCursor struct {
-	CreatedAt time.Time
-	CaseID    string
+	CreatedAt time.Time `json:"t"`
+	CaseID    string    `json:"c"`
 }
 
 // TaskAssigned is published once per drawn juror.

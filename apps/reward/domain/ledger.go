@@ -9,8 +9,6 @@ import (
 	"unicode/utf8"
 )
 
-// ErrInvalidCursor is returned for a paging cursor this service did not issue.
-var ErrInvalidCursor = errors.New("invalid cursor")
 
 // ErrInvalidUserID is returned for a user id no account can have.
 var ErrInvalidUserID = errors.New("invalid user id")

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -238,12 +237,10 @@ func (r *Repo) ListCases(ctx context.Context, f app.CaseFilter) ([]app.CaseView,
 	if !f.CreatedBefore.IsZero() {
 		add("c.created_at < $%d", f.CreatedBefore)
 	}
-	if f.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
-		var cur cursor
-		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.ID == "" {
-			return nil, "", httpx.BadRequest("cursor is not one this service issued")
-		}
+	var cur cursor
+	if ok, err := httpx.DecodeCursor(f.Cursor, &cur); err != nil || (ok && cur.ID == "") {
+		return nil, "", httpx.BadRequest("cursor is not one this service issued")
+	} else if ok {
 		args = append(args, cur.CreatedAt, cur.ID)
 		where = append(where, fmt.Sprintf("(c.created_at, c.id) < ($%d, $%d)", len(args)-1, len(args)))
 	}
@@ -265,8 +262,7 @@ func (r *Repo) ListCases(ctx context.Context, f app.CaseFilter) ([]app.CaseView,
 	if len(items) > f.Limit {
 		items = items[:f.Limit]
 		last := items[len(items)-1]
-		b, _ := json.Marshal(cursor{CreatedAt: last.CreatedAt, ID: last.ID})
-		next = base64.RawURLEncoding.EncodeToString(b)
+		next = httpx.EncodeCursor(cursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return items, next, nil
 }

@@ -1,10 +1,7 @@
 package http
 
 import (
-	"encoding/base64"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -180,7 +177,8 @@ func (s *Server) listTasks(c *gin.Context) {
 	page := taskPage{Items: make([]taskJSON, 0, len(tasks))}
 	if len(tasks) > limit {
 		tasks = tasks[:limit]
-		page.NextCursor = encodeCursor(tasks[limit-1])
+		last := tasks[limit-1]
+		page.NextCursor = httpx.EncodeCursor(app.TaskCursor{CreatedAt: last.CreatedAt, CaseID: last.CaseID})
 	}
 	for _, t := range tasks {
 		page.Items = append(page.Items, toTaskJSON(t))
@@ -188,24 +186,11 @@ func (s *Server) listTasks(c *gin.Context) {
 	c.JSON(http.StatusOK, page)
 }
 
-// Cursors are opaque to clients: the last task's creation time and case id.
-func encodeCursor(t domain.Task) string {
-	raw := t.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + t.CaseID
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
-
+// decodeCursor reads the position after which the next page of tasks starts.
 func decodeCursor(s string) (*app.TaskCursor, error) {
-	if s == "" {
-		return nil, nil
+	var cur app.TaskCursor
+	if ok, err := httpx.DecodeCursor(s, &cur); !ok || err != nil {
+		return nil, err
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, httpx.BadRequest("cursor is malformed")
-	}
-	at, caseID, ok := strings.Cut(string(raw), "|")
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if !ok || err != nil {
-		return nil, httpx.BadRequest("cursor is malformed")
-	}
-	return &app.TaskCursor{CreatedAt: t, CaseID: caseID}, nil
+	return &cur, nil
 }

@@ -3,9 +3,7 @@
 package http
 
 import (
-	"encoding/base64"
 	"errors"
-	"fmt"
 	nethttp "net/http"
 	"strconv"
 	"time"
@@ -43,7 +41,7 @@ func mapError(err error) *httpx.Error {
 	switch {
 	case errors.As(err, &refusal):
 		return httpx.Conflict(string(refusal.Code), refusal.Message)
-	case errors.Is(err, domain.ErrInvalidRules), errors.Is(err, domain.ErrInvalidCursor),
+	case errors.Is(err, domain.ErrInvalidRules),
 		errors.Is(err, domain.ErrInvalidUserID), errors.Is(err, domain.ErrInvalidItem),
 		errors.Is(err, domain.ErrInvalidRedemption), errors.Is(err, domain.ErrInvalidIdempotencyKey):
 		return httpx.BadRequest(err.Error())
@@ -114,31 +112,25 @@ func (s *Server) getAccount(c *gin.Context) {
 
 // A cursor is the opaque form of where the previous page ended: the last
 // entry or redemption id (a positive integer), or the last sku.
-func encodeCursor(last string) string { return base64.RawURLEncoding.EncodeToString([]byte(last)) }
+// Cursors are opaque to clients: the last item's sku or sequence number,
+// in the kit's one cursor encoding.
+func encodeCursor(lastSKU string) string { return httpx.EncodeCursor(lastSKU) }
 
 func decodeCursor(s string) (string, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || (s != "" && len(raw) == 0) {
-		return "", fmt.Errorf("%w: not issued by this service", domain.ErrInvalidCursor)
-	}
-	return string(raw), nil
+	var sku string
+	_, err := httpx.DecodeCursor(s, &sku)
+	return sku, err
 }
 
-func encodeSeqCursor(last int64) string { return encodeCursor(strconv.FormatInt(last, 10)) }
+func encodeSeqCursor(last int64) string { return httpx.EncodeCursor(last) }
 
 func decodeSeqCursor(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
+	var n int64
+	ok, err := httpx.DecodeCursor(s, &n)
+	if err == nil && ok && n <= 0 {
+		err = httpx.BadRequest("cursor is not one this service issued")
 	}
-	raw, err := decodeCursor(s)
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%w: not issued by this service", domain.ErrInvalidCursor)
-	}
-	return n, nil
+	return n, err
 }
 
 type rulesJSON struct {
