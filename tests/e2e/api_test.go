@@ -140,6 +140,9 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if n := strings.Count(out, `"balance":15}`); n != 2 {
 		t.Fatalf("walkthrough shows %d jurors with 15 points, want 2:\n%s", n, out)
 	}
+	if n := strings.Count(out, "redeem: 201"); n != 2 {
+		t.Fatalf("walkthrough shows %d redemptions, want 2 (the jurors with points):\n%s", n, out)
+	}
 	if n := strings.Count(out, "vote: 403"); n != 2 {
 		t.Fatalf("walkthrough shows %d refused non-jurors, want 2:\n%s", n, out)
 	}
