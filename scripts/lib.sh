@@ -89,13 +89,13 @@ stale() {
 build_tools() {
   mkdir -p "$BIN" "$RUNTIME_DIR/.dapr/bin"
   if stale "$BIN/daprd" "$ROOT/tools/dapr" || [ ! -x "$BIN/placement" ] || [ ! -x "$BIN/scheduler" ]; then
-    step "Building Dapr runtime v1.18.1 (daprd, placement, scheduler): about 5 minutes the first time"
+    step "Building Dapr runtime v1.18.1 (daprd, placement, scheduler): about 10 minutes the first time"
     (cd "$ROOT/tools/dapr" && GOWORK=off go build -tags stablecomponents -o "$BIN/" \
       ./cmd/daprd github.com/dapr/dapr/cmd/placement github.com/dapr/dapr/cmd/scheduler)
     touch "$BIN/daprd"
   fi
   if stale "$BIN/dapr" "$ROOT/tools/cli"; then
-    step "Building dapr CLI v1.16.5: about 2 minutes the first time"
+    step "Building dapr CLI v1.16.5: about 5 minutes the first time"
     (cd "$ROOT/tools/cli" && GOWORK=off go build -o "$BIN/dapr" github.com/dapr/cli)
     touch "$BIN/dapr"
   fi
