@@ -28,7 +28,9 @@ fi
 step "Unit tests"
 # shellcheck disable=SC2086
 go test -count=1 -race $MODULES
-step "Go vet"
+step "Formatting and go vet"
+unformatted=$(gofmt -l apps tests tools)
+[ -z "$unformatted" ] || die "not gofmt-formatted: $unformatted"
 # shellcheck disable=SC2086
 go vet $MODULES ./tests/...
 step "End-to-end tests (logs in .local/test/logs)"

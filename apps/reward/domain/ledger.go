@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 )
 
-
 // ErrInvalidUserID is returned for a user id no account can have.
 var ErrInvalidUserID = errors.New("invalid user id")
 
