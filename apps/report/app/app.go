@@ -142,8 +142,9 @@ type Repository interface {
 	Report(ctx context.Context, id string) (ReportView, error)
 	Case(ctx context.Context, id string) (CaseView, error)
 	ListCases(ctx context.Context, f CaseFilter) (items []CaseView, next string, err error)
-	// Drawn reports whether jurorID was drawn for the case.
-	Drawn(ctx context.Context, caseID, jurorID string) (bool, error)
+	// Voter returns the case's status and whether jurorID was drawn for it
+	// (ErrCaseNotFound for an unknown case), in one query: it is on every vote.
+	Voter(ctx context.Context, caseID, jurorID string) (status string, drawn bool, err error)
 	RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) error
 	// UndeliveredVotes lists recorded votes not yet handed to their round.
 	UndeliveredVotes(ctx context.Context, votedBefore time.Time, limit int) ([]CaseVote, error)
@@ -390,18 +391,14 @@ func (s *Service) Cases(ctx context.Context, f CaseFilter) ([]CaseView, string, 
 // CheckVoter returns ErrCaseNotFound, ErrJuryNotReady or ErrNotJuror unless jurorID was drawn
 // for the case.
 func (s *Service) CheckVoter(ctx context.Context, caseID, jurorID string) error {
-	c, err := s.Repo.Case(ctx, caseID)
-	if err != nil {
-		return err
-	}
-	drawn, err := s.Repo.Drawn(ctx, caseID, jurorID)
+	status, drawn, err := s.Repo.Voter(ctx, caseID, jurorID)
 	if err != nil {
 		return fmt.Errorf("look up juror %s of case %s: %w", jurorID, caseID, err)
 	}
 	switch {
 	case drawn:
 		return nil
-	case c.Status == domain.StatusPending:
+	case status == domain.StatusPending:
 		// Tasks become visible when the reviewer service draws them, a moment
 		// before this service records the jury: not settled is not "never drawn".
 		return domain.ErrJuryNotReady

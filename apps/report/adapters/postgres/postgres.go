@@ -267,11 +267,18 @@ func (r *Repo) ListCases(ctx context.Context, f app.CaseFilter) ([]app.CaseView,
 	return items, next, nil
 }
 
-func (r *Repo) Drawn(ctx context.Context, caseID, jurorID string) (bool, error) {
-	var drawn bool
-	err := r.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM case_jurors WHERE case_id = $1 AND juror_id = $2)`,
-		caseID, jurorID).Scan(&drawn)
-	return drawn, err
+func (r *Repo) Voter(ctx context.Context, caseID, jurorID string) (string, bool, error) {
+	var (
+		status string
+		drawn  bool
+	)
+	err := r.db.QueryRow(ctx, `SELECT c.status,
+			EXISTS (SELECT 1 FROM case_jurors j WHERE j.case_id = c.id AND j.juror_id = $2)
+		FROM cases c WHERE c.id = $1`, caseID, jurorID).Scan(&status, &drawn)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, domain.ErrCaseNotFound
+	}
+	return status, drawn, err
 }
 
 // RecordVote stores a juror's vote while the case is open. It holds the case
