@@ -77,25 +77,6 @@ func (c *Client) Transact(ctx context.Context, store string, items ...Upsert) er
 		map[string]any{"operations": ops}, nil)
 }
 
-// WaitReady blocks until the sidecar reports its outbound APIs ready, or ctx ends.
-func (c *Client) WaitReady(ctx context.Context) error {
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1.0/healthz/outbound", nil)
-		resp, err := c.http.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("sidecar at %s not ready: %w", c.base, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
