@@ -52,6 +52,29 @@ profile() {
   export GOVERN_SIDECAR_INTERNAL_BASE=$SIDECAR_INTERNAL_BASE
   export GOVERN_DAPR_CONFIG="$STATE/dapr-config.yaml"
   export DAPR_HOST_IP=127.0.0.1
+  # Tokens between each app and its sidecar, generated per checkout and
+  # profile (make_secrets). The app API token (sidecar -> app) is on
+  # everywhere. The Dapr API token (app -> sidecar) is on in the test
+  # profiles; make run leaves the sidecars' own API open on loopback, as
+  # API.md's local mode says (clients publish to topics through them).
+  export GOVERN_SECRETS="$STATE/secrets"
+  if [ "$PROFILE" = run ]; then GOVERN_SIDECAR_TOKENS=off; else GOVERN_SIDECAR_TOKENS=on; fi
+  export GOVERN_SIDECAR_TOKENS
+}
+
+# make_secrets writes a random app API token and Dapr API token per app into
+# $GOVERN_SECRETS (readable by this user only) unless they exist already.
+make_secrets() {
+  mkdir -p "$GOVERN_SECRETS"
+  chmod 700 "$GOVERN_SECRETS"
+  local app kind f
+  for app in report reviewer reward; do
+    for kind in app dapr; do
+      f="$GOVERN_SECRETS/$app.$kind-token"
+      [ -s "$f" ] && continue
+      (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f")
+    done
+  done
 }
 
 # ensure_packages installs PostgreSQL and Redis with apt when they are missing.
@@ -226,6 +249,7 @@ render_config() {
 infra_up() {
   step "Starting PostgreSQL, Redis, placement and scheduler (profile $PROFILE, state in .local/$PROFILE)"
   mkdir -p "$STATE"
+  make_secrets
   start_postgres
   create_databases
   start_redis

@@ -33,7 +33,7 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.Pool) error {
-	sidecar := daprx.New(cfg.DaprHTTP)
+	sidecar := daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken)
 	engine := &roundwf.Engine{}
 	pubsub := daprpubsub.Publisher{Sidecar: sidecar, PubSub: cfg.PubSub}
 	svc := &app.Service{
@@ -61,7 +61,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	}
 
 	ready := func(ctx context.Context) error { return errors.Join(db.Ping(ctx), engine.Ready(ctx)) }
-	r := httpx.NewEngine(log, ready)
+	r := httpx.NewEngine(log, cfg.AppAPIToken, ready)
 	porthttp.Handlers{Svc: svc}.Register(r, cfg.JWTSecret)
 	events.Intake{Svc: svc, DeadLetter: pubsub, Log: log}.Register(r)
 	settings.Register(r)

@@ -29,7 +29,7 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool.Pool) error {
-	sidecar := daprx.New(cfg.DaprHTTP)
+	sidecar := daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken)
 	svc := app.New(postgres.New(pool), daprpubsub.New(sidecar, cfg.PubSub), log)
 	if err := svc.ReloadSettings(ctx); err != nil {
 		return err
@@ -43,7 +43,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool
 		},
 		Reload: svc.ReloadSettings, Log: log,
 	}
-	engine := httpx.NewEngine(log, pool.Ping)
+	engine := httpx.NewEngine(log, cfg.AppAPIToken, pool.Ping)
 	httpport.Register(engine, svc, log, cfg.JWTSecret)
 	settings.Register(engine)
 

@@ -40,7 +40,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpo
 	// Rules written by other replicas arrive through the sidecar's
 	// configuration subscription (reward-config reads the settings table).
 	settings := &liveconfig.Watcher{
-		Sidecar: daprx.New(cfg.DaprHTTP), Store: config.String("CONFIG_STORE", "reward-config"),
+		Sidecar: daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken), Store: config.String("CONFIG_STORE", "reward-config"),
 		Keys: []string{app.RulesSettingKey},
 		Apply: func(key string, value []byte, version string) {
 			if application.Rules.ApplySetting(key, value, version) {
@@ -50,7 +50,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpo
 		Reload: application.ReloadRules.Handle, Log: log,
 	}
 
-	engine := httpx.NewEngine(log, pool.Ping)
+	engine := httpx.NewEngine(log, cfg.AppAPIToken, pool.Ping)
 	httpport.NewServer(application).Register(engine.Group("/v1", auth.Middleware(cfg.JWTSecret)))
 	events.NewSubscriber(application, log).Register(engine)
 	settings.Register(engine)

@@ -3,8 +3,6 @@ package e2e
 import (
 	"testing"
 	"time"
-
-	"github.com/govern/kit/daprx"
 )
 
 // A case-decided message delivered again (at-least-once delivery) credits no
@@ -38,7 +36,7 @@ func TestRedeliveredCaseDecidedCreditsNothingTwice(t *testing.T) {
 			{"juror_id": jurors[2], "decision": "uphold"},
 		},
 	}
-	sidecar := daprx.New(plat.SidecarURL("report"))
+	sidecar := plat.Sidecar("report")
 	for range 3 {
 		if err := sidecar.Publish(ctx, "pubsub", "case-decided", event); err != nil {
 			t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/govern/kit/daprx"
 	"github.com/govern/tests/platform"
 )
 
@@ -98,7 +97,7 @@ func drawJury(ctx context.Context, a drawAsk) (platform.Response, []string, erro
 		"exclude": a.Exclude, "conflicts": a.Conflicts, "reason": "test",
 		"target":   map[string]any{"kind": "post", "id": "t-" + a.CaseID, "owner_id": a.Owner},
 		"deadline": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
-	resp, err := platform.Client{Base: plat.AppURL("reviewer")}.Do(ctx, "POST", "/internal/juries", body)
+	resp, err := plat.AsSidecar("reviewer").Do(ctx, "POST", "/internal/juries", body)
 	var out struct {
 		Jurors []string `json:"jurors"`
 	}
@@ -110,7 +109,7 @@ func drawJury(ctx context.Context, a drawAsk) (platform.Response, []string, erro
 
 func closeTask(t *testing.T, ctx context.Context, caseID, juror, reason string) {
 	t.Helper()
-	resp, err := platform.Client{Base: plat.AppURL("reviewer")}.Do(ctx, "POST", "/internal/tasks/close",
+	resp, err := plat.AsSidecar("reviewer").Do(ctx, "POST", "/internal/tasks/close",
 		map[string]any{"case_id": caseID, "juror_id": juror, "reason": reason})
 	must(t, resp, err, 200)
 }
@@ -440,7 +439,7 @@ func TestStreamPushesTasksOfARealRound(t *testing.T) {
 // change nothing twice.
 func TestRedeliveredAndOutOfOrderMessagesChangeNothingTwice(t *testing.T) {
 	ctx := ctxT(t)
-	sidecar := daprx.New(plat.SidecarURL("report"))
+	sidecar := plat.Sidecar("report")
 	publish := func(topic string, data any) {
 		t.Helper()
 		if err := sidecar.Publish(ctx, "pubsub", topic, data); err != nil {
@@ -512,7 +511,7 @@ func TestUnreliableJurorsAreSuspendedThenRestored(t *testing.T) {
 	t.Cleanup(func() { waitNobodySuspended(t, pool) })
 	putSetting(t, ctx, "/v1/adjustment", map[string]any{"interval": "1s", "window": 4, "min_tasks": 2,
 		"max_timeout_ratio": 0.5, "min_agreement_rate": 0.5, "suspension": "5s"}, suiteAdjustment)
-	sidecar := daprx.New(plat.SidecarURL("report"))
+	sidecar := plat.Sidecar("report")
 	for range 2 {
 		caseID := unique("adjust-case")
 		resp, _, err := drawJury(ctx, drawAsk{CaseID: caseID, Size: 4})
@@ -650,7 +649,7 @@ func TestReviewerEndpointsRejectBadInputWithoutWriting(t *testing.T) {
 	before := snapshot()
 	user, ops := plat.As("reviewer", u), plat.As("reviewer", "ops-bad", "ops")
 	anon := platform.Client{Base: plat.AppURL("reviewer")}
-	internal := anon
+	internal := plat.AsSidecar("reviewer")
 	cases := []struct {
 		name   string
 		c      platform.Client

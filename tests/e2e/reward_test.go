@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/govern/kit/daprx"
 	"github.com/govern/tests/platform"
 )
 
@@ -67,7 +66,7 @@ func decided(caseID string, at time.Time, jurors ...string) map[string]any {
 // as the report service does.
 func publishDecided(t *testing.T, ctx context.Context, events ...map[string]any) {
 	t.Helper()
-	sidecar := daprx.New(plat.SidecarURL("report"))
+	sidecar := plat.Sidecar("report")
 	for _, ev := range events {
 		if err := sidecar.Publish(ctx, "pubsub", "case-decided", ev); err != nil {
 			t.Fatal(err)

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/govern/kit/daprx"
 )
 
 // setPolicy sets kind's policy for this test and restores the default after.
@@ -227,7 +225,7 @@ func TestTopicIntakeIsIdempotentAndDeadLettersMalformedMessages(t *testing.T) {
 	var rc receipt
 	_ = first.JSON(&rc)
 
-	sidecar := daprx.New(plat.SidecarURL("report"))
+	sidecar := plat.Sidecar("report")
 	msg := map[string]any{"idempotency_key": key}
 	for k, v := range body {
 		msg[k] = v

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/govern/kit/auth"
+	"github.com/govern/kit/daprx"
 )
 
 // Secret is the JWT secret the local platform runs with.
@@ -34,7 +35,10 @@ func Token(user string, roles ...string) string {
 type Client struct {
 	Base  string
 	Token string
-	HTTP  *http.Client
+	// AppToken, when set, is sent as dapr-api-token: a call to an app's
+	// sidecar-only routes as its sidecar would make it.
+	AppToken string
+	HTTP     *http.Client
 }
 
 // Response is a decoded answer.
@@ -88,6 +92,9 @@ func (c Client) Do(ctx context.Context, method, path string, body any, headers .
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	if c.AppToken != "" {
+		req.Header.Set("dapr-api-token", c.AppToken)
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -107,4 +114,16 @@ func (c Client) Do(ctx context.Context, method, path string, body any, headers .
 // As returns a client of app for user with roles.
 func (p *Platform) As(app, user string, roles ...string) Client {
 	return Client{Base: p.AppURL(app), Token: Token(user, roles...)}
+}
+
+// AsSidecar returns a client of app's sidecar-only routes (/internal,
+// /events, ...) that presents the app API token, as app's sidecar does.
+func (p *Platform) AsSidecar(app string) Client {
+	return Client{Base: p.AppURL(app), AppToken: p.AppToken(app)}
+}
+
+// Sidecar returns a client of app's sidecar API (publish, invoke, state),
+// with the Dapr API token that sidecar requires.
+func (p *Platform) Sidecar(app string) *daprx.Client {
+	return daprx.New(p.SidecarURL(app), p.DaprToken(app))
 }

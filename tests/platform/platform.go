@@ -47,7 +47,7 @@ func FromEnv() (*Platform, error) {
 	for _, k := range []string{"GOVERN_ROOT", "GOVERN_BIN", "GOVERN_STATE", "GOVERN_PG_URL_BASE", "GOVERN_REDIS_ADDR",
 		"GOVERN_STATE_DATABASE_URL", "GOVERN_PLACEMENT", "GOVERN_SCHEDULER", "GOVERN_APP_PORT_BASE",
 		"GOVERN_SIDECAR_HTTP_BASE", "GOVERN_SIDECAR_GRPC_BASE", "GOVERN_SIDECAR_METRICS_BASE",
-		"GOVERN_SIDECAR_INTERNAL_BASE", "GOVERN_DAPR_CONFIG"} {
+		"GOVERN_SIDECAR_INTERNAL_BASE", "GOVERN_DAPR_CONFIG", "GOVERN_SECRETS"} {
 		v, err := mustEnv(k)
 		if err != nil {
 			return nil, err
@@ -105,10 +105,32 @@ func (p *Platform) Start(ctx context.Context) error {
 	return p.WaitReady(ctx)
 }
 
+// AppToken is the app API token app's sidecar sends to it (and that its
+// sidecar-only routes require), as scripts/lib.sh generated it.
+func (p *Platform) AppToken(app string) string { return p.secret(app, "app") }
+
+// DaprToken is the Dapr API token app's sidecar requires on its own API.
+func (p *Platform) DaprToken(app string) string { return p.secret(app, "dapr") }
+
+func (p *Platform) secret(app, kind string) string {
+	b, err := os.ReadFile(filepath.Join(p.env["GOVERN_SECRETS"], app+"."+kind+"-token"))
+	if err != nil {
+		panic(fmt.Sprintf("read %s token of %s: %v (scripts/lib.sh make_secrets writes it)", kind, app, err))
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// tokenEnv is what an app and its sidecar both get: the app API token and
+// the Dapr API token (the test profiles turn both on).
+func (p *Platform) tokenEnv(app string) []string {
+	return []string{"APP_API_TOKEN=" + p.AppToken(app), "DAPR_API_TOKEN=" + p.DaprToken(app)}
+}
+
 // StartApp launches app's binary.
 func (p *Platform) StartApp(app string) error {
 	cmd := exec.Command(filepath.Join(p.bin, app))
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(os.Environ(), p.tokenEnv(app)...)
+	cmd.Env = append(cmd.Env,
 		"HTTP_ADDR=127.0.0.1:"+strconv.Itoa(p.port("GOVERN_APP_PORT_BASE", app)),
 		"DATABASE_URL="+p.DatabaseURL(app),
 		"DAPR_HTTP_PORT="+strconv.Itoa(p.port("GOVERN_SIDECAR_HTTP_BASE", app)),
@@ -140,6 +162,7 @@ func (p *Platform) StartSidecar(app string) error {
 		"--log-as-json",
 	)
 	cmd.Env = append(os.Environ(), "DAPR_HOST_IP=127.0.0.1")
+	cmd.Env = append(cmd.Env, p.tokenEnv(app)...)
 	return p.launch(app+"-dapr", cmd)
 }
 

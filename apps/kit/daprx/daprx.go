@@ -17,13 +17,16 @@ import (
 
 // Client calls one sidecar's HTTP API.
 type Client struct {
-	base string
-	http *http.Client
+	base  string
+	token string
+	http  *http.Client
 }
 
 // New returns a client for the sidecar at base (e.g. http://127.0.0.1:3500).
-func New(base string) *Client {
-	return &Client{base: base, http: &http.Client{Timeout: 30 * time.Second}}
+// A non-empty token is sent as dapr-api-token on every call, as a sidecar
+// started with DAPR_API_TOKEN requires.
+func New(base, token string) *Client {
+	return &Client{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // RemoteError is a non-2xx answer from the invoked app, with the code from the
@@ -92,6 +95,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("dapr-api-token", c.token)
 	}
 	if tp, ok := ctx.Value(traceparentKey{}).(string); ok && tp != "" {
 		req.Header.Set("traceparent", tp)

@@ -2,11 +2,12 @@ package daprx
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/govern/kit/httpx"
 )
 
 // Event is a pub/sub delivery: the CloudEvent id and its JSON data.
@@ -29,17 +30,22 @@ const (
 type Handler func(*gin.Context, Event) Outcome
 
 // Subscription adapts h to a gin route that the sidecar posts CloudEvents to.
-// An envelope that is not a CloudEvent with data is dropped, never retried.
+// An envelope that is not a CloudEvent with data, or larger than
+// httpx.MaxBody, is dropped (to the dead-letter topic), never retried.
 func Subscription(log *slog.Logger, h Handler) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		body, err := io.ReadAll(io.LimitReader(c.Request.Body, 8<<20))
+		body, err := httpx.ReadBody(c)
 		var ce struct {
 			ID    string          `json:"id"`
 			Topic string          `json:"topic"`
 			Data  json.RawMessage `json:"data"`
 		}
 		if err != nil || json.Unmarshal(body, &ce) != nil || len(ce.Data) == 0 {
-			log.Warn("dropping malformed delivery", "path", c.FullPath(), "reason", "not a CloudEvent with data")
+			reason := "not a CloudEvent with data"
+			if err != nil {
+				reason = err.Error()
+			}
+			log.Warn("dropping malformed delivery", "path", c.FullPath(), "reason", reason)
 			c.JSON(http.StatusOK, gin.H{"status": Drop})
 			return
 		}

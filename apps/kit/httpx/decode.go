@@ -13,21 +13,43 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// MaxBody bounds every request body; larger bodies are a 400, never a crash.
+// MaxBody bounds every request body (1 MiB); larger bodies are a 413.
 const MaxBody = 1 << 20
 
-// DecodeJSON reads the body strictly into v: one JSON object, no unknown fields,
-// no trailing data, at most MaxBody bytes. Every failure is a 400.
-func DecodeJSON(c *gin.Context, v any) error {
+// ReadBody reads the whole body, at most MaxBody bytes: a larger one is a
+// 413, an unreadable one a 400.
+func ReadBody(c *gin.Context) ([]byte, error) {
+	if c.Request.Body == nil {
+		return nil, nil
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, TooLarge()
+	case err != nil:
+		return nil, BadRequest("request body unreadable")
+	}
+	return body, nil
+}
+
+// DecodeJSON reads the body strictly into v: one JSON object, no unknown fields,
+// no trailing data, at most MaxBody bytes (else 413). Every other failure is a 400.
+func DecodeJSON(c *gin.Context, v any) error {
+	body, err := ReadBody(c)
 	if err != nil {
-		return BadRequest("request body too large or unreadable")
+		return err
 	}
 	return Unmarshal(body, v)
 }
 
-// Unmarshal decodes data strictly into v (see DecodeJSON).
+// Unmarshal decodes data strictly into v (see DecodeJSON). A string holding
+// NUL (\u0000) is refused here for every body and message: no field may
+// carry one to PostgreSQL, which cannot store it.
 func Unmarshal(data []byte, v any) error {
+	if hasEscapedNUL(data) {
+		return BadRequest("malformed JSON: strings may not contain NUL (\\u0000)")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -41,6 +63,27 @@ func Unmarshal(data []byte, v any) error {
 		return BadRequest("malformed JSON: trailing data after the object")
 	}
 	return nil
+}
+
+// hasEscapedNUL reports whether data holds the JSON escape \u0000 (a raw NUL
+// byte is already invalid JSON). An escaped backslash before "u0000" is not
+// an escape, so backslashes are counted.
+func hasEscapedNUL(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte(`u0000`))
+		if j < 0 {
+			return false
+		}
+		at := i + j
+		slashes := 0
+		for k := at - 1; k >= 0 && data[k] == '\\'; k-- {
+			slashes++
+		}
+		if slashes%2 == 1 {
+			return true
+		}
+		i = at + 1
+	}
 }
 
 // Limit reads the contract's list limit: default 50, clamped to 1..500.

@@ -28,6 +28,9 @@ func NotFound(msg string) *Error     { return &Error{http.StatusNotFound, "not_f
 func Conflict(code, msg string) *Error {
 	return &Error{http.StatusConflict, code, msg}
 }
+func TooLarge() *Error {
+	return &Error{http.StatusRequestEntityTooLarge, "payload_too_large", "request body is larger than 1 MiB"}
+}
 
 // Mapper turns a domain error into an *Error; it returns nil for errors it does
 // not know. Each service registers one for its own domain errors.

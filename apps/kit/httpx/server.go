@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/govern/kit/text"
 )
 
 var requestDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
@@ -21,10 +24,83 @@ var requestDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
 	Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 }, []string{"method", "route", "status"})
 
-// NewEngine returns a gin engine with panic recovery, JSON access logs,
-// request metrics, /healthz and /metrics. ready reports whether the service's
-// dependencies answer; /healthz is 503 while it returns an error.
-func NewEngine(log *slog.Logger, ready func(context.Context) error) *gin.Engine {
+// SidecarRoute reports whether path belongs to the routes only the app's own
+// Dapr sidecar may call: pub/sub deliveries (/events), service invocation
+// targets (/internal), configuration updates (/configuration) and Dapr's own
+// callbacks (/dapr).
+func SidecarRoute(path string) bool {
+	first, _, _ := strings.Cut(strings.TrimLeft(path, "/"), "/")
+	switch first {
+	case "events", "internal", "configuration", "dapr":
+		return true
+	}
+	return false
+}
+
+// RequireAppToken answers 401 on the sidecar-only routes unless the request
+// carries the app API token the sidecar sends (header dapr-api-token),
+// compared in constant time. An empty token refuses every such call.
+func RequireAppToken(token string) gin.HandlerFunc {
+	want := []byte(token)
+	return func(c *gin.Context) {
+		if !SidecarRoute(c.Request.URL.Path) {
+			c.Next()
+			return
+		}
+		got := []byte(c.GetHeader("dapr-api-token"))
+		if len(want) == 0 || subtle.ConstantTimeCompare(got, want) != 1 {
+			Write(c, Unauthorized("this route only answers the app's Dapr sidecar (dapr-api-token)"))
+			return
+		}
+		c.Next()
+	}
+}
+
+// LimitBody refuses a declared body above MaxBody with 413 before reading it
+// and caps every body at MaxBody, so that no handler reads more. Sidecar
+// deliveries are capped but not refused here: a subscription answers DROP
+// for them instead, or the sidecar would redeliver a poison message forever.
+func LimitBody(c *gin.Context) {
+	if c.Request.ContentLength > MaxBody && !SidecarRoute(c.Request.URL.Path) {
+		Write(c, TooLarge())
+		return
+	}
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
+	}
+	c.Next()
+}
+
+// CleanURL answers 400 for a path or query holding NUL or invalid UTF-8:
+// whatever a route does with them, PostgreSQL would refuse them with a 500.
+func CleanURL(c *gin.Context) {
+	if !text.Clean(c.Request.URL.Path) || !text.Clean(c.Request.URL.RawQuery) || !cleanQuery(c.Request.URL.Query()) {
+		Write(c, BadRequest("the path or query holds NUL or invalid UTF-8"))
+		return
+	}
+	c.Next()
+}
+
+func cleanQuery(q map[string][]string) bool {
+	for k, vs := range q {
+		if !text.Clean(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !text.Clean(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// NewEngine returns a gin engine with panic recovery, the app API token check
+// on sidecar-only routes, the body limit, JSON access logs, request metrics,
+// /healthz, /livez and /metrics. ready reports whether the service's
+// dependencies answer; /healthz (readiness) is 503 while it returns an error,
+// /livez (liveness) only says the process serves.
+func NewEngine(log *slog.Logger, appToken string, ready func(context.Context) error) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -36,6 +112,7 @@ func NewEngine(log *slog.Logger, ready func(context.Context) error) *gin.Engine 
 		log.ErrorContext(c.Request.Context(), "panic", "err", err, "path", c.Request.URL.Path)
 		Write(c, &Error{http.StatusInternalServerError, "internal", "internal error"})
 	}))
+	r.Use(RequireAppToken(appToken), LimitBody, CleanURL)
 	r.Use(func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
@@ -46,7 +123,7 @@ func NewEngine(log *slog.Logger, ready func(context.Context) error) *gin.Engine 
 		status := c.Writer.Status()
 		elapsed := time.Since(start)
 		requestDuration.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Observe(elapsed.Seconds())
-		if route == "/healthz" || route == "/metrics" || strings.HasPrefix(route, "/dapr/") {
+		if route == "/healthz" || route == "/livez" || route == "/metrics" || strings.HasPrefix(route, "/dapr/") {
 			return
 		}
 		level := slog.LevelInfo
@@ -67,6 +144,7 @@ func NewEngine(log *slog.Logger, ready func(context.Context) error) *gin.Engine 
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
 	})
+	r.GET("/livez", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/metrics", gin.WrapH(promhttp.Handler()))
 	// The sidecar asks every app for programmatic subscriptions and actor
 	// settings at start; ours are declarative, so both answers are empty.

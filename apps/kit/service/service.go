@@ -44,6 +44,9 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, args []string
 	case len(args) != 0:
 		return fmt.Errorf("usage: %s [migrate], got %q", cfg.Service, args)
 	}
+	if err := cfg.CheckServe(); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
 	if err := pg.Migrate(ctx, log, cfg.DatabaseURL, migrations); err != nil {
 		return err
 	}

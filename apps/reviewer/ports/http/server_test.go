@@ -19,7 +19,10 @@ import (
 	httpport "github.com/govern/reviewer/ports/http"
 )
 
-const secret = "test-secret"
+const (
+	secret   = "test-secret"
+	appToken = "sidecar-token-for-the-reviewer-unit-tests"
+)
 
 // memRepo knows one reviewer and an empty juror pool.
 type memRepo struct {
@@ -75,7 +78,7 @@ func newServer(t *testing.T) (http.Handler, *memRepo) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	repo := &memRepo{}
-	engine := httpx.NewEngine(log, func(context.Context) error { return nil })
+	engine := httpx.NewEngine(log, appToken, func(context.Context) error { return nil })
 	httpport.Register(engine, app.New(repo, nopPublisher{}, log), log, secret)
 	return engine, repo
 }
@@ -101,6 +104,7 @@ func call(t *testing.T, h http.Handler, method, path, tok, body string) answer {
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
+	req.Header.Set("dapr-api-token", appToken) // as the sidecar sends it
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	a := answer{status: rec.Code}

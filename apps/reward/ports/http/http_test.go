@@ -51,7 +51,7 @@ func newServer() nethttp.Handler {
 		{ID: 1, UserID: "alice", Amount: 15, Reason: domain.ReasonJuryVote, CaseID: "c1", At: at},
 	}}}
 	rules := &memoryRules{current: domain.VersionedRules{Rules: domain.DefaultRules(), Version: 1}}
-	engine := httpx.NewEngine(slog.New(slog.DiscardHandler), func(context.Context) error { return nil })
+	engine := httpx.NewEngine(slog.New(slog.DiscardHandler), "", func(context.Context) error { return nil })
 	httpport.NewServer(app.New(app.Repositories{Rules: rules, Accounts: accounts})).Register(engine.Group("/v1", auth.Middleware(secret)))
 	return engine
 }

@@ -69,7 +69,7 @@ func newMall() (nethttp.Handler, *memoryMall) {
 		balance: map[string]int64{"alice": 15},
 		answers: map[string]app.Answer{},
 	}
-	engine := httpx.NewEngine(slog.New(slog.DiscardHandler), func(context.Context) error { return nil })
+	engine := httpx.NewEngine(slog.New(slog.DiscardHandler), "", func(context.Context) error { return nil })
 	httpport.NewServer(app.New(app.Repositories{Redemptions: mall})).Register(engine.Group("/v1", auth.Middleware(secret)))
 	return engine, mall
 }
