@@ -4,6 +4,7 @@ package pg
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,9 +33,14 @@ func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// Migrate creates the database named in dsn if it does not exist and applies
-// every migration in migrations (a folder of goose SQL files). Concurrent
-// callers are serialised by goose's PostgreSQL advisory lock.
+//go:embed migrations/*.sql
+var kitMigrations embed.FS
+
+// Migrate creates the database named in dsn if it does not exist, applies
+// kit's own migrations (the settings table and the outbox every service has;
+// goose table kit_db_version), then every migration in migrations (a folder
+// of goose SQL files). Concurrent callers are serialised by goose's
+// PostgreSQL advisory lock.
 func Migrate(ctx context.Context, log *slog.Logger, dsn string, migrations fs.FS) error {
 	if err := ensureDatabase(ctx, dsn); err != nil {
 		return err
@@ -45,20 +51,29 @@ func Migrate(ctx context.Context, log *slog.Logger, dsn string, migrations fs.FS
 	}
 	db := stdlib.OpenDB(*cfg)
 	defer db.Close()
-	locker, err := lock.NewPostgresSessionLocker()
+	kit, err := fs.Sub(kitMigrations, "migrations")
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations, goose.WithSessionLocker(locker))
-	if err != nil {
-		return fmt.Errorf("load migrations: %w", err)
-	}
-	results, err := p.Up(ctx)
-	if err != nil {
-		return fmt.Errorf("apply migrations: %w", err)
-	}
-	for _, r := range results {
-		log.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "elapsed", r.Duration)
+	for _, set := range []struct {
+		table string
+		fsys  fs.FS
+	}{{"kit_db_version", kit}, {goose.DefaultTablename, migrations}} {
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return err
+		}
+		p, err := goose.NewProvider(goose.DialectPostgres, db, set.fsys, goose.WithSessionLocker(locker), goose.WithTableName(set.table))
+		if err != nil {
+			return fmt.Errorf("load migrations (%s): %w", set.table, err)
+		}
+		results, err := p.Up(ctx)
+		if err != nil {
+			return fmt.Errorf("apply migrations (%s): %w", set.table, err)
+		}
+		for _, r := range results {
+			log.Info("migration applied", "set", set.table, "version", r.Source.Version, "file", r.Source.Path, "elapsed", r.Duration)
+		}
 	}
 	return nil
 }

@@ -1,26 +1,6 @@
 -- +goose Up
--- Operator settings (vote policies, key "policy.<kind>"). This table is also
--- the Dapr configuration store (configuration.postgresql): the trigger below
--- notifies every replica's sidecar of each change.
-CREATE TABLE settings (
-    key      text PRIMARY KEY,
-    value    text NOT NULL,
-    version  text NOT NULL,
-    metadata json
-);
-
--- +goose StatementBegin
-CREATE FUNCTION notify_settings() RETURNS trigger AS $$
-BEGIN
-    PERFORM pg_notify('report_settings',
-        json_build_object('table', TG_TABLE_NAME, 'action', TG_OP, 'data', row_to_json(NEW))::text);
-    RETURN NEW;
-END
-$$ LANGUAGE plpgsql;
--- +goose StatementEnd
-
-CREATE TRIGGER settings_notify AFTER INSERT OR UPDATE ON settings
-    FOR EACH ROW EXECUTE FUNCTION notify_settings();
+-- Operator settings (vote policies, key "policy.<kind>") live in kit's
+-- settings table (apps/kit/pg/migrations), the Dapr configuration store.
 
 CREATE TABLE cases (
     id               text PRIMARY KEY,
@@ -96,5 +76,3 @@ DROP TABLE case_events;
 DROP TABLE case_jurors;
 DROP TABLE reports;
 DROP TABLE cases;
-DROP TABLE settings;
-DROP FUNCTION notify_settings;

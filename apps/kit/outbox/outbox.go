@@ -1,0 +1,272 @@
+// Package outbox is the one way a service makes a side effect happen
+// eventually: the change that causes it writes an outbox row in the same
+// database transaction (Enqueue), and the relay carries the effect out at
+// least once (a call to another service, a publish, a state write), retrying
+// with capped back-off until it succeeds or is known never to. Effects must
+// therefore be idempotent; rows are unordered. Every replica runs a relay;
+// rows are leased, so no two relays work on one row at once.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Execer is a transaction or a pool: Enqueue joins the caller's transaction.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Enqueue records that the effect kind must happen with payload (any JSON
+// value). key identifies the effect: while one with the same key is pending,
+// enqueueing it again changes nothing.
+func Enqueue(ctx context.Context, db Execer, kind, key string, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("outbox %s: encode payload: %w", kind, err)
+	}
+	_, err = db.Exec(ctx, `INSERT INTO outbox (kind, dedup_key, payload) VALUES ($1, $2, $3)
+		ON CONFLICT (dedup_key) WHERE dead_at IS NULL DO NOTHING`, kind, key, b)
+	if err != nil {
+		return fmt.Errorf("outbox %s: enqueue %s: %w", kind, key, err)
+	}
+	return nil
+}
+
+// Handler carries out one effect. An error is retried later, unless it is
+// Permanent.
+type Handler func(ctx context.Context, payload json.RawMessage) error
+
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// Permanent marks an error that no retry can cure (the effect is refused as
+// invalid): the row is set aside as dead, for operators, instead of retried.
+func Permanent(err error) error { return permanent{err} }
+
+var (
+	done = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "govern_outbox_done_total", Help: "Outbox effects carried out, by service and kind.",
+	}, []string{"service", "kind"})
+	failed = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "govern_outbox_failures_total", Help: "Failed outbox attempts (retried), by service and kind.",
+	}, []string{"service", "kind"})
+	dead = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "govern_outbox_dead_total", Help: "Outbox effects set aside as permanently failing, by service and kind.",
+	}, []string{"service", "kind"})
+	oldest = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "govern_outbox_oldest_pending_seconds", Help: "Age of the oldest pending outbox effect (outbox lag).",
+	}, []string{"service"})
+	pending = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "govern_outbox_pending", Help: "Outbox effects not yet carried out.",
+	}, []string{"service"})
+)
+
+// Relay drains one service's outbox.
+type Relay struct {
+	DB      *pgxpool.Pool
+	Log     *slog.Logger
+	Service string // metrics label
+	// Workers bounds the effects carried out at once (default 8).
+	Workers int
+	// Poll is how often the relay looks for due rows without being woken
+	// (default 500ms): rows of other replicas and retries.
+	Poll time.Duration
+	// Lease is how long a claimed row is withheld from other relays
+	// (default 30s): longer than any effect takes.
+	Lease time.Duration
+	// MaxBackoff caps the wait between attempts (default 30s).
+	MaxBackoff time.Duration
+
+	mu       sync.Mutex
+	handlers map[string]Handler
+	wake     chan struct{}
+}
+
+// Handle registers the handler of kind; call before Run.
+func (r *Relay) Handle(kind string, h Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.handlers == nil {
+		r.handlers = map[string]Handler{}
+	}
+	r.handlers[kind] = h
+}
+
+func (r *Relay) wakeChan() chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.wake == nil {
+		r.wake = make(chan struct{}, 1)
+	}
+	return r.wake
+}
+
+// Wake makes the relay look for due rows now; call it after committing a
+// transaction that enqueued something, so that effects follow at once.
+func (r *Relay) Wake() {
+	select {
+	case r.wakeChan() <- struct{}{}:
+	default:
+	}
+}
+
+type row struct {
+	id       int64
+	kind     string
+	payload  json.RawMessage
+	attempts int
+}
+
+// Run carries out due effects until ctx ends.
+func (r *Relay) Run(ctx context.Context) {
+	poll := orDefault(r.Poll, 500*time.Millisecond)
+	wake := r.wakeChan()
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	gauges := time.NewTicker(5 * time.Second)
+	defer gauges.Stop()
+	r.observe(ctx)
+	for {
+		for {
+			n, err := r.RunOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				r.Log.Warn("outbox relay", "err", err)
+			}
+			if n < r.batch() || err != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-t.C:
+		case <-gauges.C:
+			r.observe(ctx)
+		}
+	}
+}
+
+func (r *Relay) batch() int { return 4 * r.workers() }
+
+// RunOnce claims the due rows (up to a batch), carries them out and returns
+// how many it claimed.
+func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+	lease := orDefault(r.Lease, 30*time.Second)
+	rows, err := r.DB.Query(ctx, `UPDATE outbox SET next_at = now() + $1::interval, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox WHERE dead_at IS NULL AND next_at <= now()
+			ORDER BY next_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+		RETURNING id, kind, payload, attempts`, lease.String(), r.batch())
+	if err != nil {
+		return 0, fmt.Errorf("claim outbox rows: %w", err)
+	}
+	var claimed []row
+	for rows.Next() {
+		var w row
+		if err := rows.Scan(&w.id, &w.kind, &w.payload, &w.attempts); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		claimed = append(claimed, w)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("claim outbox rows: %w", err)
+	}
+	sem := make(chan struct{}, r.workers())
+	var wg sync.WaitGroup
+	for _, w := range claimed {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r.carryOut(ctx, w)
+		}()
+	}
+	wg.Wait()
+	return len(claimed), nil
+}
+
+func (r *Relay) workers() int {
+	if r.Workers <= 0 {
+		return 8
+	}
+	return r.Workers
+}
+
+func (r *Relay) carryOut(ctx context.Context, w row) {
+	r.mu.Lock()
+	h := r.handlers[w.kind]
+	r.mu.Unlock()
+	var err error
+	if h == nil {
+		err = fmt.Errorf("no handler for outbox kind %q on this replica", w.kind)
+	} else {
+		err = h(ctx, w.payload)
+	}
+	log := r.Log.With("outbox_id", w.id, "kind", w.kind, "attempt", w.attempts)
+	var perm permanent
+	switch {
+	case err == nil:
+		_, err = r.DB.Exec(ctx, `DELETE FROM outbox WHERE id = $1`, w.id)
+		if err != nil {
+			log.Warn("outbox effect done but row not deleted; it will run again", "err", err)
+			return
+		}
+		done.WithLabelValues(r.Service, w.kind).Inc()
+	case errors.As(err, &perm):
+		dead.WithLabelValues(r.Service, w.kind).Inc()
+		log.Error("outbox effect can never succeed; set aside", "err", err)
+		if _, err := r.DB.Exec(ctx, `UPDATE outbox SET dead_at = now(), last_error = $2 WHERE id = $1`, w.id, err.Error()); err != nil {
+			log.Warn("mark outbox row dead", "err", err)
+		}
+	default:
+		failed.WithLabelValues(r.Service, w.kind).Inc()
+		wait := Backoff(w.attempts, orDefault(r.MaxBackoff, 30*time.Second))
+		log.Warn("outbox effect failed; will retry", "err", err, "retry_in", wait)
+		if _, err := r.DB.Exec(ctx, `UPDATE outbox SET next_at = now() + $2::interval, last_error = $3 WHERE id = $1`,
+			w.id, wait.String(), err.Error()); err != nil {
+			log.Warn("reschedule outbox row", "err", err)
+		}
+	}
+}
+
+// Backoff is the wait before attempt n+1: 200ms doubling, capped at limit.
+func Backoff(attempts int, limit time.Duration) time.Duration {
+	d := 200 * time.Millisecond
+	for i := 1; i < attempts && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+func (r *Relay) observe(ctx context.Context) {
+	var n int64
+	var age float64
+	err := r.DB.QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)
+		FROM outbox WHERE dead_at IS NULL`).Scan(&n, &age)
+	if err != nil {
+		return
+	}
+	pending.WithLabelValues(r.Service).Set(float64(n))
+	oldest.WithLabelValues(r.Service).Set(age)
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
