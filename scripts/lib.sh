@@ -46,6 +46,13 @@ profile() {
       PG_PORT=61432; REDIS_PORT=61479; PLACEMENT_PORT=61005; SCHEDULER_PORT=61006
       ETCD_CLIENT_PORT=61379; ETCD_PEER_PORT=61380; CONTROL_HEALTHZ_BASE=61100
       APP_PORT_BASE=62080; SIDECAR_HTTP_BASE=63500; SIDECAR_GRPC_BASE=61000; SIDECAR_METRICS_BASE=62090; SIDECAR_INTERNAL_BASE=61200 ;;
+    # The chaos run (make chaos, scripts/chaos.sh): ports above the kernel's
+    # ephemeral range (32768-60999), so no outgoing connection of another
+    # suite can take one of them while a process is down between kill and restart.
+    chaos)
+      PG_PORT=64432; REDIS_PORT=64379; PLACEMENT_PORT=64005; SCHEDULER_PORT=64006
+      ETCD_CLIENT_PORT=64279; ETCD_PEER_PORT=64280; CONTROL_HEALTHZ_BASE=64100
+      APP_PORT_BASE=64080; SIDECAR_HTTP_BASE=64500; SIDECAR_GRPC_BASE=64600; SIDECAR_METRICS_BASE=64700; SIDECAR_INTERNAL_BASE=64800 ;;
     *) die "unknown profile $PROFILE" ;;
   esac
   # CONTROL_HEALTHZ_BASE..+4: placement healthz, metrics; scheduler healthz, metrics; placement raft.
@@ -218,11 +225,20 @@ create_databases() {
   info "databases report, reviewer, reward, dapr_state exist"
 }
 
+# start_redis runs the pub/sub broker. Durability: every write is in the
+# append-only file and fsynced before Redis answers (appendfsync always), so a
+# publish or an acknowledgement that got its reply survives kill -9 and a
+# machine crash; with everysec, Redis may answer before writing when an fsync
+# is slow and lose up to two seconds of stream entries, Dapr's internal outbox
+# topic included. Bound: memory, never trimming (components/pubsub.yaml sets no
+# maxLenApprox): past maxmemory, noeviction refuses new entries (publishers see
+# an error and retry) instead of evicting or trimming anything unread.
 start_redis() {
   mkdir -p "$STATE/redis" "$STATE/logs"
   running "$STATE/redis.pid" && return 0
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE/redis" --daemonize yes \
-    --pidfile "$STATE/redis.pid" --logfile "$STATE/logs/redis.log" --appendonly yes --save '' --protected-mode yes
+    --pidfile "$STATE/redis.pid" --logfile "$STATE/logs/redis.log" --save '' --protected-mode yes \
+    --appendonly yes --appendfsync always --maxmemory 1gb --maxmemory-policy noeviction
   wait_port "$REDIS_PORT" Redis
   info "Redis on 127.0.0.1:$REDIS_PORT"
 }
