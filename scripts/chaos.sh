@@ -29,6 +29,18 @@ chaos_run() (
   return "$rc"
 )
 
+# chaos_probes runs the probes of single loss paths (tests/chaos/probes_test.go,
+# -tags chaos) on fresh chaos-profile infrastructure; about two minutes.
+chaos_probes() (
+  profile chaos
+  trap 'infra_down' EXIT
+  infra_down
+  rm -rf "$STATE"
+  infra_up
+  step "Chaos probes: one suspected loss path each"
+  cd "$ROOT" && go test -tags chaos -count=1 -v -timeout 15m ./tests/chaos/
+)
+
 build_chaos() {
   (cd "$ROOT" && go build -o "$BIN/chaos" ./tests/chaos)
 }

@@ -248,7 +248,7 @@ start_bg() {
   local name=$1; shift
   mkdir -p "$STATE/logs"
   running "$STATE/$name.pid" && return 0
-  nohup "$@" >"$STATE/logs/$name.log" 2>&1 &
+  nohup "$@" >>"$STATE/logs/$name.log" 2>&1 &
   echo $! >"$STATE/$name.pid"
 }
 

@@ -332,7 +332,7 @@ func (c *checker) explainUncredited(missing []juror) {
 		var decidedAt *time.Time
 		_ = c.report.QueryRow(ctx, `SELECT status, decided_at FROM cases WHERE id = $1`, id).Scan(&status, &decidedAt)
 		var record, reviewer bool
-		_ = c.dapr.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM state WHERE key = $1)`, "report||decision-"+id).Scan(&record)
+		_ = c.dapr.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM state WHERE key = $1 OR key LIKE '%||' || $1)`, "decision-"+id).Scan(&record)
 		_ = c.reviewer.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM decided_cases WHERE case_id = $1)`, id).Scan(&reviewer)
 		var credited int
 		_ = c.reward.QueryRow(ctx, `SELECT count(*) FROM ledger_entries WHERE case_id = $1`, id).Scan(&credited)
@@ -355,7 +355,7 @@ func (c *checker) explainUncredited(missing []juror) {
 func (c *checker) outboxLeftovers() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	keys, err := column(ctx, c.dapr, `SELECT key || ' (written ' || to_char(created_at, 'HH24:MI:SS.MS') || ')' FROM state WHERE key LIKE 'report||outbox-%' ORDER BY created_at`)
+	keys, err := column(ctx, c.dapr, `SELECT key || ' (written ' || to_char(created_at, 'HH24:MI:SS.MS') || ')' FROM state WHERE key ~ '(^|[|][|])outbox-' ORDER BY created_at`)
 	if err != nil {
 		fmt.Printf("outbox markers: unreadable: %v\n", err)
 		return

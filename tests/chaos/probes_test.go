@@ -99,7 +99,14 @@ func TestRedisKeepsAcknowledgedStreamEntriesThroughKill9(t *testing.T) {
 		}
 		<-done
 		restart(t, platform.Redis)
-		stored, err := c.XRange(ctx, stream, "-", "+").Result()
+		var stored []redis.XMessage
+		var err error
+		for range 100 { // the port opens before the append-only file is loaded
+			if stored, err = c.XRange(ctx, stream, "-", "+").Result(); err == nil || !strings.HasPrefix(err.Error(), "LOADING") {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,11 +181,25 @@ func decision(caseID, juror string) map[string]any {
 func TestOutboxDecisionSurvivesStateStoreOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	store := func(caseID, juror string) {
+		t.Helper()
+		if err := plat.Sidecar("report").Transact(ctx, "statestore", daprx.Upsert{Key: "decision-" + caseID, Value: decision(caseID, juror)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A first decision, with everything up, shows the outbox works and is
+	// idle, so the next internal message is handled at once.
+	warm := fmt.Sprintf("probe-outbox-warm-%d", time.Now().UnixNano())
+	store(warm, "probe-juror-"+warm)
+	if !credited(ctx, t, warm, "probe-juror-"+warm, 60*time.Second) {
+		t.Fatal("the outbox did not deliver a decision with every process up")
+	}
 	caseID := fmt.Sprintf("probe-outbox-%d", time.Now().UnixNano())
 	juror := "probe-juror-" + caseID
-	if err := plat.Sidecar("report").Transact(ctx, "statestore", daprx.Upsert{Key: "decision-" + caseID, Value: decision(caseID, juror)}); err != nil {
-		t.Fatal(err)
-	}
+	store(caseID, juror)
+	// The handler waits a second before its first look-up: PostgreSQL is
+	// gone by then.
+	time.Sleep(300 * time.Millisecond)
 	if err := plat.KillInfra(platform.Postgres); err != nil {
 		t.Fatal(err)
 	}

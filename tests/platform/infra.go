@@ -93,6 +93,7 @@ func (p *Platform) RestartInfra(ctx context.Context, kind string) error {
 	if !ok {
 		return fmt.Errorf("unknown infrastructure process %q", kind)
 	}
+	p.removeStalePidFile(kind)
 	profile := os.Getenv("GOVERN_PROFILE")
 	if profile == "" {
 		return errors.New("GOVERN_PROFILE is not set: run through scripts/lib.sh")
@@ -104,6 +105,24 @@ func (p *Platform) RestartInfra(ctx context.Context, kind string) error {
 		return fmt.Errorf("restart %s: %w\n%s", kind, err, out)
 	}
 	return nil
+}
+
+// removeStalePidFile deletes kind's pid file when the process it names is
+// dead or a zombie not yet reaped: scripts/lib.sh (kill -0) and PostgreSQL
+// would otherwise take the zombie for a running server and not start.
+func (p *Platform) removeStalePidFile(kind string) {
+	file := filepath.Join(p.state, kind+".pid")
+	if kind == Postgres {
+		file = filepath.Join(p.state, "pg", "postmaster.pid")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	if pid, err := strconv.Atoi(strings.TrimSpace(first)); err == nil && !alive(pid) {
+		_ = os.Remove(file)
+	}
 }
 
 // PauseInfra stops every process of kind with SIGSTOP: connections stay
@@ -157,14 +176,24 @@ func (p *Platform) RedisAddr() string { return p.env["GOVERN_REDIS_ADDR"] }
 // LogDir is where every process the platform started writes its log.
 func (p *Platform) LogDir() string { return p.logs }
 
-// alive reports whether pid exists and is not a zombie.
+// alive reports whether pid exists and is more than a zombie. A killed
+// process's main thread turns zombie before its other threads are gone (one
+// blocked in fsync finishes it first), and until the last one is, the
+// process keeps its sockets and files: so is it still alive.
 func alive(pid int) bool {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
 	}
 	_, rest, ok := strings.Cut(string(data), ") ")
-	return ok && !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
+	if !ok {
+		return false
+	}
+	if !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X") {
+		return true
+	}
+	threads, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	return len(threads) > 1
 }
 
 // children returns every descendant of pid.
