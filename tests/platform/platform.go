@@ -79,6 +79,11 @@ func (p *Platform) SidecarURL(app string) string {
 	return fmt.Sprintf("http://127.0.0.1:%d", p.port("GOVERN_SIDECAR_HTTP_BASE", app))
 }
 
+// SidecarMetricsURL is the app's sidecar's Prometheus endpoint.
+func (p *Platform) SidecarMetricsURL(app string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", p.port("GOVERN_SIDECAR_METRICS_BASE", app))
+}
+
 // DatabaseURL is the app's own database.
 func (p *Platform) DatabaseURL(app string) string {
 	return p.env["GOVERN_PG_URL_BASE"] + "/" + app + "?sslmode=disable"
