@@ -17,9 +17,10 @@ case $PROFILE in
 esac
 KAFKA_BROKERS=3
 # Every topic the platform uses, created up front as on a production cluster
-# (automatic creation is off). reportcase-decidedoutbox is Dapr's internal
-# outbox topic: <namespace><app-id><outboxPublishTopic>outbox.
-KAFKA_TOPICS="reports:6,reports-dead-letter:1,case-decided:3,reportcase-decidedoutbox:3,dead-letter:1,user-activity:3,task-assigned:3,juror-reminded:3"
+# (automatic creation is off). defaultreportcase-decidedoutbox is Dapr's internal
+# outbox topic, <namespace><app-id><outboxPublishTopic>outbox; the namespace
+# is "default" outside Kubernetes.
+KAFKA_TOPICS="reports:6,reports-dead-letter:1,case-decided:3,defaultreportcase-decidedoutbox:3,dead-letter:1,user-activity:3,task-assigned:3,juror-reminded:3"
 KAFKA_DATABASES="report_kafka reviewer_kafka reward_kafka dapr_state_kafka"
 KAFKA_STATE="$STATE/kafka"
 

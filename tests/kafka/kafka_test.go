@@ -405,7 +405,7 @@ func drawnJury(t *testing.T, ctx context.Context, caseID string, pool []string, 
 // outbox topic and then case-decided, both on Kafka.
 func checkDecisionsCrossedKafka(t *testing.T, ctx context.Context, cases []string) {
 	t.Helper()
-	for _, topic := range []string{"reportcase-decidedoutbox", "case-decided"} {
+	for _, topic := range []string{"defaultreportcase-decidedoutbox", "case-decided"} {
 		eventually(t, "every decision on "+topic, 30*time.Second, func() (bool, string) {
 			records := readTopic(t, ctx, topic)
 			for _, c := range cases {
