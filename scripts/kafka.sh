@@ -88,6 +88,7 @@ trap 'step "Stopping Kafka"; stop_kafka; if $own_infra; then infra_down; fi' EXI
 step "Kafka end-to-end scenario (profile $PROFILE, logs in .local/$PROFILE/kafka/logs)"
 build_kafka
 stop_kafka
+rm -rf "$KAFKA_STATE"
 start_kafka
 kafka_databases
 kafka_resources

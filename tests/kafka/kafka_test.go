@@ -96,8 +96,10 @@ func TestReportIntakeAndRoundsOverKafkaWithTwoReportReplicas(t *testing.T) {
 	votes := runRounds(t, ctx, cases, jurors)
 	checkDecisionsCrossedKafka(t, ctx, cases)
 	checkCreditedOnce(t, ctx, votes)
+	checkJurorStats(t, ctx, votes)
 	redeliverOneDecision(t, ctx, cases[0])
 	checkCreditedOnce(t, ctx, votes)
+	checkJurorStats(t, ctx, votes)
 }
 
 func keyOf(targetID string) string { return "item/" + targetID }
@@ -492,5 +494,34 @@ func redeliverOneDecision(t *testing.T, ctx context.Context, caseID string) {
 	copyRec := &kgo.Record{Topic: orig.Topic, Key: orig.Key, Value: orig.Value, Headers: orig.Headers}
 	if err := kafka.ProduceSync(ctx, copyRec).FirstErr(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkJurorStats: the reviewer service counted each vote once and each
+// agreement with the decision once (uphold won every case).
+func checkJurorStats(t *testing.T, ctx context.Context, due []credit) {
+	t.Helper()
+	voted, agreed := map[string]int{}, map[string]int{}
+	for _, c := range due {
+		voted[c.juror]++
+		if c.amount == 15 {
+			agreed[c.juror]++
+		}
+	}
+	for juror := range voted {
+		resp, err := plat.As("reviewer", "ops-kafka", "ops").Do(ctx, "GET", "/v1/reviewers/"+juror, nil)
+		must(t, resp, err, 200)
+		var r struct {
+			Stats struct {
+				Voted  int `json:"voted"`
+				Agreed int `json:"agreed"`
+			} `json:"stats"`
+		}
+		if err := resp.JSON(&r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Stats.Voted != voted[juror] || r.Stats.Agreed != agreed[juror] {
+			t.Fatalf("stats of %s: voted %d agreed %d, want %d and %d", juror, r.Stats.Voted, r.Stats.Agreed, voted[juror], agreed[juror])
+		}
 	}
 }
