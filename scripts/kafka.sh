@@ -51,7 +51,7 @@ kafka_databases() {
   local pgb db
   pgb=$(pg_bin)
   for db in $KAFKA_DATABASES; do
-    "$pgb/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    PGOPTIONS=--client-min-messages=warning "$pgb/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
     "$pgb/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db" >/dev/null
   done
   info "databases ${KAFKA_DATABASES// /, } are empty"

@@ -261,15 +261,21 @@ func checkBothReplicasFiledInOrder(t *testing.T, ctx context.Context, targets []
 	t.Helper()
 	filedBy := map[string]string{} // event id -> instance
 	position := map[string]int{}   // event id -> line in that instance's log
-	replayed := false
+	replayed, redelivered := false, 0
 	for _, name := range []string{"report", replica} {
 		for i, l := range topicIntake(t, name) {
 			if l.EventID == dup {
 				replayed = l.Replayed
 				continue
 			}
-			if _, twice := filedBy[l.EventID]; twice || l.Replayed {
-				t.Fatalf("event %s handled again on %s (replayed %v)", l.EventID, name, l.Replayed)
+			if l.Replayed {
+				// At-least-once: a redelivery (after a rebalance, say) is
+				// answered from the first filing and changes nothing.
+				redelivered++
+				continue
+			}
+			if _, twice := filedBy[l.EventID]; twice {
+				t.Fatalf("event %s filed twice (again on %s)", l.EventID, name)
 			}
 			filedBy[l.EventID], position[l.EventID] = name, i
 		}
@@ -296,7 +302,7 @@ func checkBothReplicasFiledInOrder(t *testing.T, ctx context.Context, targets []
 			t.Fatalf("%s took no part in intake: targets per replica %v", name, targetsOf)
 		}
 	}
-	t.Logf("targets filed per replica: %v", targetsOf)
+	t.Logf("targets filed per replica: %v; redelivered and replayed: %d", targetsOf, redelivered)
 }
 
 // checkDeadLetters reads `reports-dead-letter`: both malformed messages are
