@@ -21,6 +21,9 @@ KAFKA_BROKERS=3
 # outbox topic, <namespace><app-id><outboxPublishTopic>outbox; the namespace
 # is "default" outside Kubernetes.
 KAFKA_TOPICS="reports:6,reports-dead-letter:1,case-decided:3,defaultreportcase-decidedoutbox:3,dead-letter:1,user-activity:3,task-assigned:3,juror-reminded:3"
+# The broker's message.max.bytes: the component's maxMessageBytes (4 MiB)
+# plus room for the record batch's own bytes.
+KAFKA_MAX_MESSAGE_BYTES=$(((4 << 20) + (64 << 10)))
 KAFKA_DATABASES="report_kafka reviewer_kafka reward_kafka dapr_state_kafka"
 KAFKA_STATE="$STATE/kafka"
 
@@ -36,7 +39,8 @@ start_kafka() {
   local brokers=() i
   for ((i = 0; i < KAFKA_BROKERS; i++)); do brokers+=("127.0.0.1:$((KAFKA_PORT + i))"); done
   mkdir -p "$KAFKA_STATE"
-  start_bg kafka "$BIN/kafka" -port "$KAFKA_PORT" -brokers "$KAFKA_BROKERS" -topics "$KAFKA_TOPICS"
+  start_bg kafka "$BIN/kafka" -port "$KAFKA_PORT" -brokers "$KAFKA_BROKERS" -topics "$KAFKA_TOPICS" \
+    -max-message-bytes "$KAFKA_MAX_MESSAGE_BYTES"
   for ((i = 0; i < KAFKA_BROKERS; i++)); do wait_port $((KAFKA_PORT + i)) "kafka broker $i"; done
   for _ in $(seq 50); do grep -q '^kafka: ready' "$STATE/logs/kafka.log" && break; sleep 0.1; done
   grep -q '^kafka: ready' "$STATE/logs/kafka.log" || die "kafka did not report ready (logs in $STATE/logs/kafka.log)"
@@ -85,7 +89,7 @@ if ! running "$STATE/placement.pid"; then
   infra_up
 fi
 trap 'step "Stopping Kafka"; stop_kafka; if $own_infra; then infra_down; fi' EXIT
-step "Kafka end-to-end scenario (profile $PROFILE, logs in .local/$PROFILE/kafka/logs)"
+step "Kafka end-to-end scenario (profile $PROFILE; app and sidecar logs in .local/$PROFILE/kafka/logs, kfake in logs/kafka.log)"
 build_kafka
 stop_kafka
 rm -rf "$KAFKA_STATE"
