@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole platform, foreground) and `make test`.
-.PHONY: run stop test bench token walkthrough unit
+.PHONY: run stop test bench token walkthrough unit images
 
 run: ## install what is missing, build, start everything, run in the foreground
 	@bash scripts/run.sh
@@ -22,3 +22,6 @@ token: ## print a bearer token: make -s token SUB=alice [ROLES=ops]
 
 walkthrough: ## run the README walkthrough against a running `make run`
 	@bash scripts/walkthrough.sh
+
+images: ## build each service's container image as an OCI layout in .local/images (no Docker engine needed)
+	@bash -c 'source scripts/images.sh && build_images'
