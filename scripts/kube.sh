@@ -137,6 +137,7 @@ kube_down() {
 # check (scripts/images.sh) runs beside it when present.
 manifest_tests() {
   step "Manifest tests (kustomize render, real kube-apiserver dry runs, release tool)"
+  local started=$SECONDS
   build_kube
   build_release
   (cd "$ROOT/tools/release" && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./...)
@@ -148,9 +149,10 @@ manifest_tests() {
     GOVERN_RELEASE_BIN="$BIN/release" GOWORK=off go test -count=1 -v -timeout 10m ./... 2>&1 |
       tee "$STATE/logs/manifests.out"
   )
+  info "manifest tests passed in $((SECONDS - started)) s (log: ${STATE#"$ROOT"/}/logs/manifests.out)"
   if [ -f "$ROOT/scripts/images.sh" ]; then
     source "$ROOT/scripts/images.sh"
-    if declare -F image_tests >/dev/null; then image_tests; fi
+    if declare -F test_images >/dev/null; then test_images; fi
   fi
 }
 
