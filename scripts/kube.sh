@@ -50,6 +50,16 @@ build_release() {
   fi
 }
 
+# build_injector builds the Dapr v1.18.1 sidecar-injector webhook the manifest
+# test runs against the API server (tools/injector; shares the Dapr build cache).
+build_injector() {
+  mkdir -p "$BIN"
+  if stale "$BIN/dapr-injector" "$ROOT/tools/injector"; then
+    step "Building the Dapr v1.18.1 sidecar injector webhook (seconds once the Dapr runtime is built)"
+    (cd "$ROOT/tools/injector" && GOWORK=off go build -o "$BIN/dapr-injector" .)
+  fi
+}
+
 # kube_certs writes a CA, the API server's serving certificate (127.0.0.1,
 # localhost), the service-account key pair and a fresh admin token.
 kube_certs() {
@@ -132,21 +142,24 @@ kube_down() {
   stop_pidfile "$STATE/kube-etcd.pid"
 }
 
-# manifest_tests renders every overlay, validates it on the real API server
-# and drives the release tool through a release (tests/manifests). P1's image
-# check (scripts/images.sh) runs beside it when present.
+# manifest_tests renders every overlay, validates it on the real API server,
+# runs Dapr's sidecar injector as an admission webhook against it and drives
+# the release tool through a release (tests/manifests). The image check
+# (scripts/images.sh) runs beside it when present.
 manifest_tests() {
   step "Manifest tests (kustomize render, real kube-apiserver dry runs, release tool)"
   local started=$SECONDS
   build_kube
   build_release
+  build_injector
   (cd "$ROOT/tools/release" && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./...)
+  (cd "$ROOT/tools/injector" && GOWORK=off go vet ./...)
   (
     trap kube_down EXIT
     kube_up
     cd "$ROOT/tests/manifests"
     GOWORK=off go vet ./...
-    GOVERN_RELEASE_BIN="$BIN/release" GOWORK=off go test -count=1 -v -timeout 10m ./... 2>&1 |
+    GOVERN_RELEASE_BIN="$BIN/release" GOVERN_INJECTOR_BIN="$BIN/dapr-injector" GOWORK=off go test -count=1 -v -timeout 10m ./... 2>&1 |
       tee "$STATE/logs/manifests.out"
   )
   info "manifest tests passed in $((SECONDS - started)) s (log: ${STATE#"$ROOT"/}/logs/manifests.out)"
