@@ -30,7 +30,8 @@ func (o *Overlay) Problems() []string {
 	w, problems := o.workloads()
 	for _, check := range []func([]workload) []string{
 		o.checkNamespaces, o.checkImages, o.checkContainers, o.checkDapr, o.checkDaprScopes,
-		o.checkTraffic, o.checkSecrets, o.checkServiceAccounts, o.checkAvailability,
+		o.checkTraffic, o.checkEdge, o.checkSecrets, o.checkServiceAccounts, o.checkAvailability,
+		o.checkNetworkPolicies,
 	} {
 		problems = append(problems, check(w)...)
 	}
@@ -658,6 +659,119 @@ func (o *Overlay) checkAvailability(ws []workload) []string {
 		return len(sel) == 0 && slices.Contains(types, "Ingress") && len(ingress) == 0
 	}) {
 		problems = append(problems, fmt.Sprintf("overlay %s: no default-deny ingress NetworkPolicy", o.Name))
+	}
+	return problems
+}
+
+// The routes only a sidecar may call (the apps check the app API token on
+// them): the edge must never route them.
+var sidecarOnlyPaths = []string{"/events", "/internal", "/configuration", "/dapr"}
+
+// checkEdge: every route a VirtualService offers on an ingress gateway to a
+// Dapr app matches by URI, and none of its URIs can reach a sidecar-only
+// route. (Other backends, such as the dashboard, have no such routes.)
+func (o *Overlay) checkEdge(ws []workload) []string {
+	var problems []string
+	toDaprApp := func(route map[string]any) bool {
+		dests, _, _ := unstructured.NestedSlice(route, "route")
+		for _, d := range dests {
+			host, _, _ := unstructured.NestedString(d.(map[string]any), "destination", "host")
+			svc := o.serviceOf(host)
+			if svc == nil {
+				continue
+			}
+			sel, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
+			if len(sel) > 0 && slices.ContainsFunc(ws, func(w workload) bool { return daprEnabled(w) && hasLabels(w.pod.Labels, sel) }) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, vs := range o.ofKind("VirtualService") {
+		vsGateways, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "gateways")
+		onEdge := func(gateways []string) bool {
+			if len(gateways) == 0 {
+				gateways = vsGateways
+			}
+			return slices.ContainsFunc(gateways, func(g string) bool { return g != "mesh" })
+		}
+		routes, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+		for i, r := range routes {
+			if !toDaprApp(r.(map[string]any)) {
+				continue
+			}
+			matches, _, _ := unstructured.NestedSlice(r.(map[string]any), "match")
+			if len(matches) == 0 {
+				if onEdge(nil) {
+					problems = append(problems, fmt.Sprintf("%s route %d: matches every path on gateway %v (sidecar-only routes included)", describe(vs), i+1, vsGateways))
+				}
+				continue
+			}
+			for j, m := range matches {
+				mm := m.(map[string]any)
+				gateways, _, _ := unstructured.NestedStringSlice(mm, "gateways")
+				if !onEdge(gateways) {
+					continue
+				}
+				uri, _, _ := unstructured.NestedStringMap(mm, "uri")
+				if p := uriProblem(uri); p != "" {
+					problems = append(problems, fmt.Sprintf("%s route %d match %d: %s", describe(vs), i+1, j+1, p))
+				}
+			}
+		}
+	}
+	return problems
+}
+
+// uriProblem says how a VirtualService URI match could reach a sidecar-only
+// route ("" if it cannot).
+func uriProblem(uri map[string]string) string {
+	if len(uri) == 0 {
+		return "no uri match: every path, sidecar-only routes included"
+	}
+	if re, ok := uri["regex"]; ok {
+		return fmt.Sprintf("regex %q: cannot show it excludes the sidecar-only routes", re)
+	}
+	for _, s := range sidecarOnlyPaths {
+		if p, ok := uri["prefix"]; ok && (strings.HasPrefix(s, strings.TrimSuffix(p, "/")) || strings.HasPrefix(p, s)) {
+			return fmt.Sprintf("prefix %q reaches %s", p, s)
+		}
+		if e, ok := uri["exact"]; ok && strings.HasPrefix(e, s) {
+			return fmt.Sprintf("exact %q is under %s", e, s)
+		}
+	}
+	return ""
+}
+
+// checkNetworkPolicies: an ingress rule names its sources and its ports, so
+// that no rule quietly opens a pod to the whole cluster.
+func (o *Overlay) checkNetworkPolicies([]workload) []string {
+	var problems []string
+	for _, np := range o.ofKind("NetworkPolicy") {
+		rules, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+		for i, r := range rules {
+			rm := r.(map[string]any)
+			from, _, _ := unstructured.NestedSlice(rm, "from")
+			if len(from) == 0 {
+				problems = append(problems, fmt.Sprintf("%s ingress rule %d: no from, so every source", describe(np), i+1))
+			}
+			for _, peer := range from {
+				pm, _ := peer.(map[string]any)
+				ns, hasNS := pm["namespaceSelector"].(map[string]any)
+				cidr, _, _ := unstructured.NestedString(pm, "ipBlock", "cidr")
+				switch {
+				case len(pm) == 0:
+					problems = append(problems, fmt.Sprintf("%s ingress rule %d: an empty peer admits every pod", describe(np), i+1))
+				case hasNS && len(ns) == 0:
+					problems = append(problems, fmt.Sprintf("%s ingress rule %d: namespaceSelector {} admits every namespace", describe(np), i+1))
+				case cidr == "0.0.0.0/0" || cidr == "::/0":
+					problems = append(problems, fmt.Sprintf("%s ingress rule %d: ipBlock %s admits every address", describe(np), i+1, cidr))
+				}
+			}
+			if ports, _, _ := unstructured.NestedSlice(rm, "ports"); len(ports) == 0 {
+				problems = append(problems, fmt.Sprintf("%s ingress rule %d: no ports, so every port", describe(np), i+1))
+			}
+		}
 	}
 	return problems
 }

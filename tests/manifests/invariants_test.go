@@ -213,6 +213,27 @@ func TestInvariantsReportBrokenManifests(t *testing.T) {
 		{"no autoscaler", func(t *testing.T, o *Overlay) {
 			find(t, o, "HorizontalPodAutoscaler", "report-green").Object["spec"].(map[string]any)["scaleTargetRef"].(map[string]any)["name"] = "report"
 		}, "report-green (namespace govern-fixture): no HorizontalPodAutoscaler"},
+		{"catch-all route on the gateway", func(t *testing.T, o *Overlay) {
+			delete(field(t, find(t, o, "VirtualService", "report"), "spec", "http", "1"), "match")
+		}, "route 2: matches every path on gateway [edge mesh]"},
+		{"root prefix on the gateway", func(t *testing.T, o *Overlay) {
+			field(t, find(t, o, "VirtualService", "report"), "spec", "http", "0", "match", "0", "uri")["prefix"] = "/"
+		}, `route 1 match 1: prefix "/" reaches /events`},
+		{"sidecar-only route on the gateway", func(t *testing.T, o *Overlay) {
+			delete(field(t, find(t, o, "VirtualService", "report"), "spec", "http", "1", "match", "1"), "gateways")
+		}, `route 2 match 2: prefix "/internal/" reaches /internal`},
+		{"regex on the gateway", func(t *testing.T, o *Overlay) {
+			field(t, find(t, o, "VirtualService", "report"), "spec", "http", "1", "match", "0")["uri"] = map[string]any{"regex": "/v1/.*"}
+		}, "cannot show it excludes"},
+		{"ingress from everywhere", func(t *testing.T, o *Overlay) {
+			delete(field(t, find(t, o, "NetworkPolicy", "report-http"), "spec", "ingress", "0"), "from")
+		}, "ingress rule 1: no from, so every source"},
+		{"ingress from every namespace", func(t *testing.T, o *Overlay) {
+			field(t, find(t, o, "NetworkPolicy", "report-http"), "spec", "ingress", "0", "from", "0")["namespaceSelector"] = map[string]any{}
+		}, "namespaceSelector {} admits every namespace"},
+		{"ingress on every port", func(t *testing.T, o *Overlay) {
+			delete(field(t, find(t, o, "NetworkPolicy", "report-http"), "spec", "ingress", "0"), "ports")
+		}, "no ports, so every port"},
 		{"no default deny", func(t *testing.T, o *Overlay) {
 			field(t, find(t, o, "NetworkPolicy", "default-deny-ingress"), "spec")["ingress"] = []any{map[string]any{}}
 		}, "no default-deny ingress NetworkPolicy"},
