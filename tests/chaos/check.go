@@ -262,8 +262,13 @@ func (r result) report(c *checker, f *faults, seed uint64) {
 	fmt.Println()
 	fmt.Printf("cases: %d opened; by status: %s\n", r.cases, statusLine(r.byStatus))
 	fmt.Printf("votes: %d accepted (202), %d of them not recorded\n", r.votesAccepted, len(r.lostVotes))
+	onStream := c.onReportsStream()
 	for _, fl := range r.lostReports {
-		fmt.Printf("LOST report %d (%s, reporter %s, target %s/%s): accepted but not stored\n", fl.n, fl.via, fl.reporter, fl.target.Kind, fl.target.ID)
+		where := ""
+		if fl.via == "topic" {
+			where = "; " + onStream(fl.reporter)
+		}
+		fmt.Printf("LOST report %d (%s, reporter %s, target %s/%s): accepted but not stored%s\n", fl.n, fl.via, fl.reporter, fl.target.Kind, fl.target.ID, where)
 	}
 	for _, fl := range r.refused {
 		fmt.Printf("REFUSED report %d (%s, reporter %s): %s\n", fl.n, fl.via, fl.reporter, fl.refused)
@@ -309,6 +314,56 @@ func statusLine(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// onReportsStream returns where a topic report of a reporter is on the
+// reports stream: never there (the broker lost an acknowledged publish), or
+// there and not yet acknowledged by the report service's consumer group.
+func (c *checker) onReportsStream() func(reporter string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	entries, err := c.redis.XRange(ctx, "reports", "-", "+").Result()
+	if err != nil {
+		return func(string) string { return "reports stream unreadable: " + err.Error() }
+	}
+	pending := map[string]int64{}
+	if p, err := c.redis.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: "reports", Group: "report", Start: "-", End: "+", Count: 100000}).Result(); err == nil {
+		for _, e := range p {
+			pending[e.ID] = e.RetryCount
+		}
+	}
+	lastDelivered := ""
+	if groups, err := c.redis.XInfoGroups(ctx, "reports").Result(); err == nil {
+		for _, g := range groups {
+			if g.Name == "report" {
+				lastDelivered = g.LastDeliveredID
+			}
+		}
+	}
+	return func(reporter string) string {
+		for _, e := range entries {
+			data, _ := e.Values["data"].(string)
+			if !strings.Contains(data, `"`+reporter+`"`) {
+				continue
+			}
+			if n, ok := pending[e.ID]; ok {
+				return fmt.Sprintf("on the reports stream as %s, delivered %d times and never acknowledged", e.ID, n)
+			}
+			if streamIDLess(lastDelivered, e.ID) {
+				return fmt.Sprintf("on the reports stream as %s, never read by group report (last delivered %s)", e.ID, lastDelivered)
+			}
+			return fmt.Sprintf("on the reports stream as %s, acknowledged by group report without being stored", e.ID)
+		}
+		return "not on the reports stream: the broker lost an acknowledged publish"
+	}
+}
+
+// streamIDLess compares Redis stream ids ("<ms>-<seq>").
+func streamIDLess(a, b string) bool {
+	var am, as, bm, bs uint64
+	fmt.Sscanf(a, "%d-%d", &am, &as)
+	fmt.Sscanf(b, "%d-%d", &bm, &bs)
+	return am < bm || (am == bm && as < bs)
 }
 
 // explainUncredited prints, for each case with a voter never credited, where
