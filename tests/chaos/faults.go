@@ -175,15 +175,18 @@ func (f *faults) total() int {
 	return n
 }
 
-// summary is "kills 41 (report 6, ...) · pauses 9 (...)".
+// summary is "kills 41 (report 6, ...) · pauses 9 (postgres 3, ...)".
 func (f *faults) summary() string {
-	part := func(word string, m map[string]int) string {
+	part := func(word string, m map[string]int, all bool) string {
 		n, parts := 0, []string{}
 		for _, k := range processKinds {
 			n += m[k]
-			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+			if all || m[k] > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+			}
 		}
 		return fmt.Sprintf("%s %d (%s)", word, n, strings.Join(parts, ", "))
 	}
-	return part("kills", f.kills) + " · " + part("pauses", f.pause)
+	// Every kind is named among the kills, so a kind never killed shows.
+	return part("kills", f.kills, true) + " · " + part("pauses", f.pause, false)
 }

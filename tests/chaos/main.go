@@ -24,6 +24,18 @@ import (
 	"github.com/govern/tests/platform"
 )
 
+// dumpStacks asks every app and sidecar for its goroutines (SIGQUIT makes a
+// Go process print them to its log and exit): after a failed run, the logs
+// in .local/chaos-logs then show where a stalled process was waiting.
+func dumpStacks(plat *platform.Platform) {
+	for _, name := range processKinds {
+		if plat.Running(name) {
+			_ = plat.Signal(name, syscall.SIGQUIT)
+		}
+	}
+	time.Sleep(2 * time.Second)
+}
+
 // The policy every kind runs with: short enough that every round ends within
 // the run, long enough that jurors time out and substitutes are drawn.
 const (
@@ -153,6 +165,7 @@ func run(o options) int {
 	}
 	res.report(checker, faults, o.seed)
 	if res.failed() {
+		dumpStacks(plat)
 		return 1
 	}
 	return 0
