@@ -289,7 +289,7 @@ func (r result) report(c *checker, f *faults, seed uint64) {
 		fmt.Printf("MISMATCH account %s\n", m)
 	}
 	for _, t := range r.openTasks {
-		fmt.Printf("OPEN task of %s on closed case %s\n", t.jurorID, t.caseID)
+		fmt.Printf("OPEN task of %s on closed case %s: %s\n", t.jurorID, t.caseID, c.explainTask(t))
 	}
 	for _, d := range r.deadLetters {
 		fmt.Printf("DEAD LETTER on %s (%s): %s\n", d.topic, d.id, d.reason)
@@ -314,6 +314,30 @@ func statusLine(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// explainTask says when an open task of a closed case was created, against
+// when the case was decided and whether the reviewer applied the decision.
+func (c *checker) explainTask(t juror) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var created time.Time
+	var drawID string
+	_ = c.reviewer.QueryRow(ctx, `SELECT created_at, draw_id FROM tasks WHERE case_id = $1 AND juror_id = $2`, t.caseID, t.jurorID).Scan(&created, &drawID)
+	var applied *time.Time
+	_ = c.reviewer.QueryRow(ctx, `SELECT applied_at FROM decided_cases WHERE case_id = $1`, t.caseID).Scan(&applied)
+	var decided *time.Time
+	var state string
+	_ = c.report.QueryRow(ctx, `SELECT c.decided_at, coalesce(j.state, 'not on the case') FROM cases c
+		LEFT JOIN case_jurors j ON j.case_id = c.id AND j.juror_id = $2 WHERE c.id = $1`, t.caseID, t.jurorID).Scan(&decided, &state)
+	at := func(p *time.Time) string {
+		if p == nil {
+			return "never"
+		}
+		return p.UTC().Format("15:04:05.000")
+	}
+	return fmt.Sprintf("task created %s (draw %s), case decided %s, decision applied by the reviewer %s, juror %s in the report service",
+		created.UTC().Format("15:04:05.000"), drawID, at(decided), at(applied), state)
 }
 
 // onReportsStream returns where a topic report of a reporter is on the
