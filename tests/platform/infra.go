@@ -158,6 +158,17 @@ func (p *Platform) Signal(name string, sig syscall.Signal) error {
 	return cmd.Process.Signal(sig)
 }
 
+// PID is the process id of a process the platform started.
+func (p *Platform) PID(name string) (int, error) {
+	p.mu.Lock()
+	cmd := p.procs[name]
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return 0, fmt.Errorf("%s is not running", name)
+	}
+	return cmd.Process.Pid, nil
+}
+
 // Running reports whether the platform has a live process called name.
 func (p *Platform) Running(name string) bool {
 	p.mu.Lock()
