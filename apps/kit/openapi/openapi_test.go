@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -188,5 +190,17 @@ func compare(t *testing.T, seen map[string]any, origin map[string]string, key, s
 	}
 	if _, ok := seen[key]; !ok {
 		seen[key], origin[key] = def, service
+	}
+}
+
+// docs/openapi shows the same files (links, not copies that could go stale).
+func TestDocsShowTheServedDocuments(t *testing.T) {
+	t.Parallel()
+	for _, s := range openapi.Services {
+		got, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "openapi", s+".json"))
+		want, _ := openapi.Document(s)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("docs/openapi/%s.json is not apps/kit/openapi/%s.json: %v", s, s, err)
+		}
 	}
 }
