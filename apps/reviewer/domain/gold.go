@@ -99,18 +99,26 @@ const (
 	MaxMinGold = 1000
 )
 
-// AccuracyRule is the gold rule of issue 12: a juror is suspended when, on
-// either side with at least MinGold measured answers, the Wilson lower bound
-// (95 %) of their accuracy on that side is below MinGoldAccuracy. The live
-// settings are min_gold and min_gold_accuracy.
+// AccuracyRule is the gold rule of issue 12, with the live settings
+// min_gold and min_gold_accuracy. A juror is suspended when their answers
+// do not depend on the case: on one side, with at least MinGold measured
+// answers, the Wilson lower bound (95 %) of their accuracy is below
+// MinGoldAccuracy (they are practically never right there), while on the
+// other side, with at least half as many answers, the Wilson upper bound is
+// at least 1-MinGoldAccuracy (they could be always right there): the
+// signature of a juror who gives the same answer to everything.
 //
-// The lower bound asks "can we say, at 95 %, that this juror is right on this
-// side at least MinGoldAccuracy of the time?". With a low bar that question
-// separates a juror who is never right on one side (a lazy voter: the bound
-// stays at 0 however long they go on) from every juror who reads the cases,
-// even a poor one, whose bound rises towards their accuracy as answers come in.
-// A higher bar would suspend honest jurors who merely started unluckily,
-// because the lower bound of a short record is low whatever the accuracy.
+// Why lower bounds and a low bar: the lower bound asks "can we say, at 95 %,
+// that this juror is right on this side at least MinGoldAccuracy of the
+// time?". With a low bar, a lazy voter's bound stays at 0 however long they
+// go on, while a juror who reads the cases, even a poor one, has a bound that
+// rises towards their accuracy as answers come in. A higher bar, or the
+// overall accuracy instead of the worse side, would suspend honest jurors who
+// merely started unluckily (the lower bound of a short record is low whatever
+// the accuracy) and could never catch a lazy voter, who is right about as
+// often as the answer they always give is. The other side's condition spares
+// the juror who is merely poor on both sides: the sequential test already
+// gives such a juror no weight (see report domain Reliability.Weight).
 type AccuracyRule struct {
 	MinGold         int
 	MinGoldAccuracy float64
@@ -119,7 +127,7 @@ type AccuracyRule struct {
 // DefaultAccuracyRule applies until an operator sets one. See
 // docs/SIMULATOR.md for the runs that chose these numbers.
 func DefaultAccuracyRule() AccuracyRule {
-	return AccuracyRule{MinGold: 8, MinGoldAccuracy: 0.02}
+	return AccuracyRule{MinGold: 7, MinGoldAccuracy: 0.02}
 }
 
 // NewAccuracyRule validates operator-supplied settings.
@@ -128,8 +136,8 @@ func NewAccuracyRule(minGold int, minGoldAccuracy float64) (AccuracyRule, error)
 	case minGold < 2 || minGold > MaxMinGold:
 		// One answer must never suspend anyone.
 		return AccuracyRule{}, invalid("min_gold must be between 2 and %d", MaxMinGold)
-	case !(minGoldAccuracy >= 0 && minGoldAccuracy < 1):
-		return AccuracyRule{}, invalid("min_gold_accuracy must be at least 0 and below 1")
+	case !(minGoldAccuracy >= 0 && minGoldAccuracy < 0.5):
+		return AccuracyRule{}, invalid("min_gold_accuracy must be at least 0 and below 0.5")
 	}
 	return AccuracyRule{MinGold: minGold, MinGoldAccuracy: minGoldAccuracy}, nil
 }
@@ -137,15 +145,17 @@ func NewAccuracyRule(minGold int, minGoldAccuracy float64) (AccuracyRule, error)
 // Verdict says whether to suspend a juror with record rec, and why.
 func (r AccuracyRule) Verdict(rec AccuracyRecord) (suspend bool, reason string) {
 	for _, s := range []struct {
-		name string
-		side Side
-	}{{VoteUphold, rec.Uphold}, {VoteReject, rec.Reject}} {
-		if s.side.Answered < r.MinGold {
+		name, otherName string
+		side, other     Side
+	}{{VoteUphold, VoteReject, rec.Uphold, rec.Reject}, {VoteReject, VoteUphold, rec.Reject, rec.Uphold}} {
+		if s.side.Answered < r.MinGold || 2*s.other.Answered < r.MinGold {
 			continue
 		}
-		if lo, _ := Wilson(s.side.Correct, s.side.Answered, Z95); lo < r.MinGoldAccuracy {
-			return true, fmt.Sprintf("right on %d of %d cases whose answer was %s (95%% lower bound %.1f%%, below %.1f%%)",
-				s.side.Correct, s.side.Answered, s.name, lo*100, r.MinGoldAccuracy*100)
+		lo, _ := Wilson(s.side.Correct, s.side.Answered, Z95)
+		_, hi := Wilson(s.other.Correct, s.other.Answered, Z95)
+		if lo < r.MinGoldAccuracy && hi >= 1-r.MinGoldAccuracy {
+			return true, fmt.Sprintf("gives the same answer whatever the case: right on %d of %d cases whose answer was %s and on %d of %d whose answer was %s",
+				s.side.Correct, s.side.Answered, s.name, s.other.Correct, s.other.Answered, s.otherName)
 		}
 	}
 	return false, ""
@@ -189,24 +199,48 @@ func ValidateGoldRate(rate float64) error {
 	return nil
 }
 
-// NextGold decides whether the next task offered to a juror with record rec
-// is a gold case, at rate, and if so which answer the gold case should have.
-// The answer is the side the juror has voted for less often (either, at
-// random, when even): a juror who always answers uphold is tested with
-// cases whose answer is reject, so a lazy voter's worse side fills up at
-// once, while a juror who reads the cases sees both answers about equally.
-func NextGold(rate float64, rec AccuracyRecord, rng *rand.Rand) (gold bool, answer string) {
+// GoldMix is how gold cases are mixed into a juror's tasks: at Rate, and at
+// ProbationRate (when higher) until the juror has answered Probation gold
+// cases. A new juror is unknown and every vote they cast counts, so they
+// are measured first; a known juror is checked now and then. Gold tasks
+// look like any other, so a juror cannot tell the probation from the rest.
+type GoldMix struct {
+	Rate          float64
+	Probation     int
+	ProbationRate float64
+}
+
+// DefaultGoldMix uses gold_rate and a probation of ten gold answers at two
+// tasks in five, which is what lets a lazy voter be caught within about
+// twenty tasks (docs/SIMULATOR.md).
+func DefaultGoldMix(rate float64) GoldMix {
+	return GoldMix{Rate: rate, Probation: 10, ProbationRate: 0.4}
+}
+
+// Next decides whether the next task offered to a juror is a gold case and
+// if so which answer it should have. gold is the juror's record on gold
+// cases, agreement their record on decided cases. The answer is the
+// opposite of one of the juror's decided votes picked at random (either
+// answer, at random, before any): a juror who always votes uphold is always
+// tested with cases whose answer is reject, so a lazy voter's worse side
+// fills up at once, while a juror who reads the cases sees both answers in
+// about the proportions of the cases they get. Gold answers themselves are
+// left out of the choice, so that a juror's unlucky gold answers do not
+// steer more gold to the same side.
+func (m GoldMix) Next(gold, agreement AccuracyRecord, rng *rand.Rand) (offer bool, answer string) {
+	rate := m.Rate
+	if gold.Uphold.Answered+gold.Reject.Answered < m.Probation {
+		rate = max(rate, m.ProbationRate)
+	}
 	if rate <= 0 || rng.Float64() >= rate {
 		return false, ""
 	}
-	up, rej := rec.Votes()
-	switch {
-	case up > rej:
-		return true, VoteReject
-	case rej > up:
-		return true, VoteUphold
-	case rng.IntN(2) == 0:
-		return true, VoteUphold
+	up, rej := agreement.Votes()
+	if up+rej == 0 {
+		up, rej = 1, 1
 	}
-	return true, VoteReject
+	if rng.IntN(up+rej) < up {
+		return true, VoteReject
+	}
+	return true, VoteUphold
 }

@@ -55,15 +55,18 @@ func record(upAnswered, upCorrect, rejAnswered, rejCorrect int) AccuracyRecord {
 	return AccuracyRecord{Uphold: Side{upAnswered, upCorrect}, Reject: Side{rejAnswered, rejCorrect}}
 }
 
-func TestAccuracyRuleSuspendsAJurorWhoIsNeverRightOnOneSide(t *testing.T) {
+func TestAccuracyRuleSuspendsAJurorWhoGivesTheSameAnswerToEverything(t *testing.T) {
 	t.Parallel()
 	r := DefaultAccuracyRule()
-	suspend, reason := r.Verdict(record(9, 9, r.MinGold, 0))
+	suspend, reason := r.Verdict(record(r.MinGold, r.MinGold, r.MinGold, 0))
 	if !suspend {
 		t.Fatal("a juror always answering uphold was not suspended")
 	}
 	if !strings.Contains(reason, "reject") {
 		t.Fatalf("reason %q does not name the side", reason)
+	}
+	if suspend, _ := r.Verdict(record(0, 0, r.MinGold, r.MinGold)); suspend {
+		t.Fatal("a juror right on every case was suspended")
 	}
 }
 
@@ -71,9 +74,13 @@ func TestAccuracyRuleNeverSuspendsOnFewAnswers(t *testing.T) {
 	t.Parallel()
 	r := DefaultAccuracyRule()
 	for n := 0; n < r.MinGold; n++ {
-		if suspend, _ := r.Verdict(record(n, 0, n, 0)); suspend {
-			t.Fatalf("suspended after %d wrong answers per side, below min_gold %d", n, r.MinGold)
+		if suspend, _ := r.Verdict(record(50, 50, n, 0)); suspend {
+			t.Fatalf("suspended after %d wrong answers, below min_gold %d", n, r.MinGold)
 		}
+	}
+	// Nor before the other side shows the same answer given there too.
+	if suspend, _ := r.Verdict(record((r.MinGold-1)/2, (r.MinGold-1)/2, 50, 0)); suspend {
+		t.Fatal("suspended with too few answers on the other side")
 	}
 }
 
@@ -90,10 +97,14 @@ func TestAccuracyRuleNeverSuspendsOnOneMistake(t *testing.T) {
 func TestAccuracyRuleSparesPoorButReadingJurors(t *testing.T) {
 	t.Parallel()
 	r := DefaultAccuracyRule()
-	// Right a third of the time on each side, over ever longer records.
 	for n := 12; n <= 300; n += 3 {
+		// Right a third of the time on each side.
 		if suspend, reason := r.Verdict(record(n, n/3, n, n/3)); suspend {
 			t.Fatalf("a juror right %d of %d times was suspended: %s", n/3, n, reason)
+		}
+		// Poor on one side, good but not perfect on the other.
+		if suspend, reason := r.Verdict(record(n, n*4/5, n, n/10)); suspend {
+			t.Fatalf("a juror right %d and %d of %d times was suspended: %s", n*4/5, n/10, n, reason)
 		}
 	}
 }
@@ -110,7 +121,7 @@ func TestNewAccuracyRuleValidation(t *testing.T) {
 		{"zero bar", 5, 0, true},
 		{"one answer", 1, 0.02, false},
 		{"too many", MaxMinGold + 1, 0.02, false},
-		{"bar of one", 8, 1, false},
+		{"bar of a coin", 8, 0.5, false},
 		{"negative bar", 8, -0.1, false},
 		{"not a number", 8, math.NaN(), false},
 	}
@@ -159,20 +170,27 @@ func TestEstimateStartsAtThePriorMeanAndFollowsTheRecord(t *testing.T) {
 	}
 }
 
-func TestGoldIsOfferedAtTheRate(t *testing.T) {
+func TestGoldIsOfferedAtTheRateAfterProbation(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
-	const n = 100_000
-	gold := 0
-	for range n {
-		if g, _ := NextGold(0.05, AccuracyRecord{}, rng); g {
-			gold++
+	m := DefaultGoldMix(0.05)
+	share := func(gold AccuracyRecord) float64 {
+		const n = 100_000
+		offered := 0
+		for range n {
+			if g, _ := m.Next(gold, AccuracyRecord{}, rng); g {
+				offered++
+			}
 		}
+		return float64(offered) / n
 	}
-	if share := float64(gold) / n; math.Abs(share-0.05) > 0.005 {
-		t.Fatalf("gold share %.4f, want 0.05", share)
+	if s := share(record(m.Probation/2, 0, m.Probation/2, 0)); math.Abs(s-0.05) > 0.005 {
+		t.Fatalf("gold share after probation %.4f, want 0.05", s)
 	}
-	if g, _ := NextGold(0, AccuracyRecord{}, rng); g {
+	if s := share(AccuracyRecord{}); math.Abs(s-m.ProbationRate) > 0.01 {
+		t.Fatalf("gold share in probation %.4f, want %v", s, m.ProbationRate)
+	}
+	if g, _ := (GoldMix{}).Next(AccuracyRecord{}, AccuracyRecord{}, rng); g {
 		t.Fatal("gold offered at rate 0")
 	}
 }
@@ -180,15 +198,16 @@ func TestGoldIsOfferedAtTheRate(t *testing.T) {
 func TestGoldTestsTheAnswerAJurorGivesLeast(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
+	m := GoldMix{Rate: 1}
 	alwaysUphold := record(6, 6, 5, 0)
 	for range 100 {
-		if g, answer := NextGold(1, alwaysUphold, rng); !g || answer != VoteReject {
+		if g, answer := m.Next(AccuracyRecord{}, alwaysUphold, rng); !g || answer != VoteReject {
 			t.Fatalf("gold %v answer %q for an always-uphold juror, want reject", g, answer)
 		}
 	}
 	seen := map[string]int{}
 	for range 1000 {
-		_, answer := NextGold(1, record(5, 4, 5, 4), rng)
+		_, answer := m.Next(AccuracyRecord{}, record(5, 4, 5, 4), rng)
 		seen[answer]++
 	}
 	if seen[VoteUphold] < 400 || seen[VoteReject] < 400 {
