@@ -7,6 +7,8 @@ require (
 	github.com/govern/reviewer v0.0.0
 )
 
+require pgregory.net/rapid v1.3.0
+
 replace (
 	github.com/govern/kit => ../../apps/kit
 	github.com/govern/report => ../../apps/report
