@@ -577,4 +577,3 @@ func (m *sim) result() Result {
 	res.Gini = gini(loads)
 	return res
 }
-
