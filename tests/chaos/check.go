@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -280,7 +282,7 @@ func (r result) report(c *checker, f *faults, seed uint64) {
 		fmt.Printf("LOST vote of %s on case %s: answered 202, not recorded\n", bl.juror, bl.caseID)
 	}
 	for _, id := range r.stuck {
-		fmt.Printf("STUCK case %s: not closed\n", id)
+		fmt.Printf("STUCK case %s: not closed; %s\n", id, c.explainStuck(id))
 	}
 	for _, d := range r.double {
 		fmt.Printf("DOUBLE credit %s\n", d)
@@ -314,6 +316,34 @@ func statusLine(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// explainStuck shows an open case's last timeline events and what the
+// workflow engine says of its round.
+func (c *checker) explainStuck(id string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var status, events string
+	var deadline time.Time
+	_ = c.report.QueryRow(ctx, `SELECT c.status, c.deadline, coalesce((SELECT string_agg(e.kind || '@' || to_char(e.at, 'HH24:MI:SS'), ' ' ORDER BY e.id)
+		FROM case_events e WHERE e.case_id = c.id), '') FROM cases c WHERE c.id = $1`, id).Scan(&status, &deadline, &events)
+	wf := "workflow unknown"
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.plat.SidecarURL("report")+"/v1.0/workflows/dapr/round-"+id, nil)
+	req.Header.Set("dapr-api-token", c.plat.DaprToken("report"))
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		var meta struct {
+			RuntimeStatus string `json:"runtimeStatus"`
+			LastUpdatedAt string `json:"lastUpdatedAt"`
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if json.Unmarshal(body, &meta) == nil && meta.RuntimeStatus != "" {
+			wf = fmt.Sprintf("workflow %s, last updated %s", meta.RuntimeStatus, meta.LastUpdatedAt)
+		} else {
+			wf = fmt.Sprintf("workflow: %d %.120s", resp.StatusCode, body)
+		}
+	}
+	return fmt.Sprintf("%s, deadline %s; %s; events %s", status, deadline.UTC().Format("15:04:05"), wf, events)
 }
 
 // explainTask says when an open task of a closed case was created, against
