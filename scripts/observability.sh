@@ -117,3 +117,15 @@ obs_up() {
     esac
   done
 }
+
+# observability_tests runs tests/observability (promtool check and test
+# rules, the dashboards' and rules' queries against the metric catalogue,
+# the cluster scrape configuration) and the log search tool's tests.
+observability_tests() {
+  step "Observability checks (promtool rule tests, dashboards, scrape configuration, make logs)"
+  local started=$SECONDS
+  ensure_prometheus
+  (cd "$ROOT/tests/observability" && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./...)
+  (cd "$ROOT/tools/logs" && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./...)
+  info "observability checks passed in $((SECONDS - started)) s"
+}
