@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/govern/kit/text"
 	"github.com/govern/report/domain"
 )
 
@@ -134,8 +135,9 @@ type Repository interface {
 	StoredPolicies(ctx context.Context) ([]VersionedPolicy, error)
 	// SavePolicy stores p (notifying every replica's sidecar) and returns its version.
 	SavePolicy(ctx context.Context, p domain.Policy) (int64, error)
-	// ReportByKey returns the receipt of the report filed under an idempotency key.
-	ReportByKey(ctx context.Context, key string) (Receipt, bool, error)
+	// ReportByKey returns the receipt and fingerprint of the report reporterID
+	// filed under an idempotency key ("" for reports filed before fingerprints).
+	ReportByKey(ctx context.Context, reporterID, key string) (rc Receipt, fingerprint string, found bool, err error)
 	// FileReport stores a report, joining the target's open case or opening a
 	// new one with policy. newCase says whether the case was created.
 	FileReport(ctx context.Context, key string, r domain.Report, policy domain.Policy, now time.Time) (rc Receipt, newCase bool, err error)
@@ -239,11 +241,14 @@ func (s *Service) ReloadPolicies(ctx context.Context) error {
 	return nil
 }
 
-// SubmitReport files r. A known idempotency key returns the first receipt
-// (replayed=true) without any other check. A new case gets its round started.
+// SubmitReport files r. An idempotency key the reporter used before returns
+// the first receipt (replayed=true) without any other check, or
+// ErrIdempotencyKeyReused if the report differs. Keys are the reporter's own:
+// another reporter's key files a report of its own. A new case gets its
+// round started.
 func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report) (rc Receipt, replayed bool, err error) {
-	if key != "" {
-		if rc, ok, err := s.Repo.ReportByKey(ctx, key); err != nil || ok {
+	if key != "" && text.ID("reporter_id", r.ReporterID) == nil {
+		if rc, ok, err := s.replay(ctx, key, r); err != nil || ok {
 			return rc, ok, err
 		}
 	}
@@ -260,7 +265,10 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 		return Receipt{}, false, err
 	}
 	if rc.ReportID == "" { // lost a race on the same idempotency key
-		rc, _, err = s.Repo.ReportByKey(ctx, key)
+		rc, ok, err := s.replay(ctx, key, r)
+		if err == nil && !ok {
+			err = fmt.Errorf("report under idempotency key %q vanished", key)
+		}
 		return rc, true, err
 	}
 	s.Log.Info("report filed", "report_id", rc.ReportID, "case_id", rc.CaseID, "new_case", newCase,
@@ -274,6 +282,20 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 		}
 	}
 	return rc, false, nil
+}
+
+// replay returns the receipt of the report r.ReporterID filed under key, if any.
+func (s *Service) replay(ctx context.Context, key string, r domain.Report) (Receipt, bool, error) {
+	rc, fingerprint, ok, err := s.Repo.ReportByKey(ctx, r.ReporterID, key)
+	switch {
+	case err != nil:
+		return Receipt{}, false, fmt.Errorf("look up idempotency key: %w", err)
+	case !ok:
+		return Receipt{}, false, nil
+	case fingerprint != "" && fingerprint != r.Fingerprint():
+		return Receipt{}, false, domain.ErrIdempotencyKeyReused
+	}
+	return rc, true, nil
 }
 
 func (s *Service) startRound(ctx context.Context, in RoundInput) error {

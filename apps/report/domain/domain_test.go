@@ -91,6 +91,15 @@ func TestReportValidation(t *testing.T) {
 		{"blank reason", mod(func(r *Report) { r.Reason = "  " }), false},
 		{"empty evidence entry", mod(func(r *Report) { r.Evidence = []string{""} }), false},
 		{"overlong id", mod(func(r *Report) { r.Target.ID = string(make([]byte, 200)) }), false},
+		{"NUL in target id", mod(func(r *Report) { r.Target.ID = "i\x001" }), false},
+		{"control character in reporter id", mod(func(r *Report) { r.ReporterID = "u\x011" }), false},
+		{"NUL in owner id", mod(func(r *Report) { r.Target.OwnerID = "\x00" }), false},
+		{"NUL in reason", mod(func(r *Report) { r.Reason = "fake\x00" }), false},
+		{"bell in reason", mod(func(r *Report) { r.Reason = "fake\a" }), false},
+		{"line breaks in reason are text", mod(func(r *Report) { r.Reason = "fake\r\nand\tworse" }), true},
+		{"NUL in evidence", mod(func(r *Report) { r.Evidence = []string{"https://x/\x00"} }), false},
+		{"invalid UTF-8 in evidence", mod(func(r *Report) { r.Evidence = []string{"\xff"} }), false},
+		{"padded id", mod(func(r *Report) { r.Target.ID = " i1" }), false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -165,6 +174,16 @@ func TestVoteFromNonJurorIsNotCounted(t *testing.T) {
 	}
 	if _, done := r.Decided(); done {
 		t.Fatal("a non-juror decided the case")
+	}
+}
+
+func TestVoteCommentIsPlainText(t *testing.T) {
+	t.Parallel()
+	for comment, ok := range map[string]bool{"": true, "looks fake\nto me": true, "nul\x00": false, "esc\x1b[2J": false, "\xfe": false} {
+		err := ValidateVote(VoteUphold, comment)
+		if ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalidVote)) {
+			t.Errorf("comment %q: %v, want ok=%v", comment, err, ok)
+		}
 	}
 }
 

@@ -78,14 +78,23 @@ func (r *Repo) SavePolicy(ctx context.Context, p domain.Policy) (int64, error) {
 	return version, err
 }
 
-func (r *Repo) ReportByKey(ctx context.Context, key string) (app.Receipt, bool, error) {
-	var rc app.Receipt
-	err := r.db.QueryRow(ctx, `SELECT r.id, r.case_id, c.status FROM reports r JOIN cases c ON c.id = r.case_id
-		WHERE r.idempotency_key = $1`, key).Scan(&rc.ReportID, &rc.CaseID, &rc.Status)
+func (r *Repo) ReportByKey(ctx context.Context, reporterID, key string) (app.Receipt, string, bool, error) {
+	var (
+		rc          app.Receipt
+		fingerprint *string
+	)
+	err := r.db.QueryRow(ctx, `SELECT r.id, r.case_id, c.status, r.fingerprint FROM reports r JOIN cases c ON c.id = r.case_id
+		WHERE r.reporter_id = $1 AND r.idempotency_key = $2`, reporterID, key).Scan(&rc.ReportID, &rc.CaseID, &rc.Status, &fingerprint)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return app.Receipt{}, false, nil
+		return app.Receipt{}, "", false, nil
 	}
-	return rc, err == nil, err
+	if err != nil {
+		return app.Receipt{}, "", false, err
+	}
+	if fingerprint == nil {
+		return rc, "", true, nil
+	}
+	return rc, *fingerprint, true, nil
 }
 
 // FileReport joins the target's open case or opens one. Two first reports of
@@ -96,14 +105,24 @@ func (r *Repo) FileReport(ctx context.Context, key string, rep domain.Report, po
 		if pg.IsUniqueViolation(err, "cases_one_open_per_target") && attempt < 3 {
 			continue
 		}
-		if pg.IsUniqueViolation(err, "reports_idempotency_key_key") {
+		if pg.IsUniqueViolation(err, "reports_reporter_key") {
 			return app.Receipt{}, false, nil // the caller reads the winner's receipt
 		}
 		if pg.IsUniqueViolation(err, "reports_one_per_reporter_and_case") {
 			return app.Receipt{}, false, domain.ErrAlreadyReported
 		}
+		if isDataException(err) { // validation is meant to stop these first
+			return app.Receipt{}, false, fmt.Errorf("%w: %v", domain.ErrInvalidReport, err)
+		}
 		return rc, newCase, err
 	}
+}
+
+// isDataException reports whether PostgreSQL refused a value itself (class
+// 22, e.g. 22021 for a NUL byte): the same value can never be stored.
+func isDataException(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
 }
 
 func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, now time.Time) (app.Receipt, bool, error) {
@@ -144,9 +163,9 @@ func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, po
 	if evidence == nil {
 		evidence = []string{}
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO reports (id, idempotency_key, reporter_id, case_id, target_kind, target_id, target_owner, reason, evidence, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		rc.ReportID, idemKey, rep.ReporterID, rc.CaseID, rep.Target.Kind, rep.Target.ID, rep.Target.OwnerID,
+	if _, err := tx.Exec(ctx, `INSERT INTO reports (id, idempotency_key, fingerprint, reporter_id, case_id, target_kind, target_id, target_owner, reason, evidence, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		rc.ReportID, idemKey, rep.Fingerprint(), rep.ReporterID, rc.CaseID, rep.Target.Kind, rep.Target.ID, rep.Target.OwnerID,
 		rep.Reason, evidence, now); err != nil {
 		return app.Receipt{}, false, err
 	}
