@@ -231,4 +231,3 @@ func timelineHas(c map[string]any, kind, detailPart string) bool {
 	}
 	return false
 }
-
