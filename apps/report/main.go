@@ -16,9 +16,10 @@ import (
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/liveconfig"
+	"github.com/govern/kit/outbox"
 	"github.com/govern/kit/service"
 	"github.com/govern/report/adapters/daprpubsub"
-	"github.com/govern/report/adapters/outbox"
+	"github.com/govern/report/adapters/daprstate"
 	"github.com/govern/report/adapters/postgres"
 	"github.com/govern/report/adapters/reviewer"
 	"github.com/govern/report/app"
@@ -36,17 +37,20 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	sidecar := daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken)
 	engine := &roundwf.Engine{}
 	pubsub := daprpubsub.Publisher{Sidecar: sidecar, PubSub: cfg.PubSub}
+	relay := &outbox.Relay{DB: db, Log: log, Service: "report"}
 	svc := &app.Service{
 		Repo:      postgres.New(db),
 		Rounds:    engine,
 		Reviewer:  reviewer.Client{Sidecar: sidecar, AppID: config.String("REVIEWER_APP_ID", "reviewer")},
-		Publisher: outbox.Publisher{Sidecar: sidecar, Store: config.String("STATE_STORE", "statestore")},
+		Publisher: daprstate.Publisher{Sidecar: sidecar, Store: config.String("STATE_STORE", "statestore")},
 		Notifier:  pubsub,
+		Effects:   relay,
 		Policies:  app.NewPolicyCache(),
 		RoundsDue: make(chan struct{}, 1),
 		Log:       log,
 		Now:       func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 	}
+	svc.RegisterEffects()
 	if err := svc.ReloadPolicies(ctx); err != nil {
 		return err
 	}
@@ -67,6 +71,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	settings.Register(r)
 	errc := make(chan error, 1)
 	go func() { errc <- httpx.Serve(ctx, log, cfg.HTTPAddr, r) }()
+	go relay.Run(ctx)
 
 	// The sidecar connects to the app once its port answers, so the workflow
 	// worker starts after the HTTP server.

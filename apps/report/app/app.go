@@ -109,12 +109,6 @@ type JuryRequest struct {
 	Deadline time.Time     `json:"deadline"`
 }
 
-// CaseVote is a vote with its case.
-type CaseVote struct {
-	CaseID string
-	Vote
-}
-
 // Decision is a closed case as published on the case-decided topic.
 type Decision struct {
 	CaseID    string        `json:"case_id"`
@@ -147,10 +141,10 @@ type Repository interface {
 	// Voter returns the case's status and whether jurorID was drawn for it
 	// (ErrCaseNotFound for an unknown case), in one query: it is on every vote.
 	Voter(ctx context.Context, caseID, jurorID string) (status string, drawn bool, err error)
+	// RecordVote stores the vote and, in the same transaction, the effects
+	// it causes: handing it to the round (EffectRoundEvent) and closing the
+	// juror's task (EffectCloseTask).
 	RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) error
-	// UndeliveredVotes lists recorded votes not yet handed to their round.
-	UndeliveredVotes(ctx context.Context, votedBefore time.Time, limit int) ([]CaseVote, error)
-	MarkVoteDelivered(ctx context.Context, caseID, jurorID string) error
 	RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]RoundInput, error)
 	MarkRoundStarted(ctx context.Context, caseID string, now time.Time) error
 	// Reporters lists everyone who reported the case's target.
@@ -158,21 +152,31 @@ type Repository interface {
 	// SaveJury records jurors drawn at drawnAt (substitute: replacing a
 	// released juror) and moves a pending case to voting.
 	SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) error
-	// ReleaseJuror releases a juror who has not voted; if the juror voted
-	// after all, it returns that vote instead.
+	// ReleaseJuror releases a juror who has not voted, closing their task
+	// (EffectCloseTask) in the same transaction; if the juror voted after
+	// all, it returns that vote instead.
 	ReleaseJuror(ctx context.Context, caseID, jurorID string, now time.Time) (vote string, err error)
 	// RecordEvent adds to the case's timeline (once per case, kind and juror).
 	RecordEvent(ctx context.Context, e Event) error
-	// CloseCase closes the case from the votes it holds (idempotently: a
-	// closed case returns its recorded decision).
+	// RemindJuror records the reminder on the timeline and its announcement
+	// (EffectRemind) in one transaction.
+	RemindJuror(ctx context.Context, r Reminder, now time.Time) error
+	// CloseCase closes the case from the votes it holds and enqueues the
+	// decision's publication (EffectPublishDecision) in the same
+	// transaction; a closed case returns its recorded decision.
 	CloseCase(ctx context.Context, caseID string, now time.Time) (Decision, error)
+	// Decision returns a closed case's decision (ErrNotClosed for an open one).
+	Decision(ctx context.Context, caseID string) (Decision, error)
+	// MarkDecisionPublished records that case-decided is on its way.
+	MarkDecisionPublished(ctx context.Context, caseID string, now time.Time) error
 }
 
 // Rounds is the workflow engine that runs one vote round per case.
 type Rounds interface {
 	Start(ctx context.Context, in RoundInput) error
 	Exists(ctx context.Context, caseID string) (bool, error)
-	RaiseVote(ctx context.Context, caseID string, v Vote) error
+	// Raise hands a vote or a recusal to the case's round.
+	Raise(ctx context.Context, e RoundEvent) error
 }
 
 // Reviewer is the reviewer service.
@@ -181,7 +185,8 @@ type Reviewer interface {
 	CloseTask(ctx context.Context, caseID, jurorID, reason string) error
 }
 
-// DecisionPublisher records a decision and publishes case-decided atomically.
+// DecisionPublisher writes a decision to the Dapr state store with the
+// transactional outbox, which publishes case-decided.
 type DecisionPublisher interface {
 	PublishDecision(ctx context.Context, d Decision) error
 }
@@ -198,6 +203,7 @@ type Service struct {
 	Reviewer  Reviewer
 	Publisher DecisionPublisher
 	Notifier  Notifier
+	Effects   Effects
 	Policies  *PolicyCache
 	// RoundsDue wakes the round starter when a report opened a case.
 	RoundsDue chan struct{}
@@ -317,8 +323,7 @@ const RoundStarters = 8
 
 // RunRoundStarter starts the round of every new case: at once when this
 // replica filed it, and every interval for cases whose start was lost (a
-// crash, an unavailable sidecar, another replica). It also re-sends votes
-// that never reached their round. It runs until ctx ends.
+// crash, an unavailable sidecar, another replica). It runs until ctx ends.
 func (s *Service) RunRoundStarter(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -328,9 +333,6 @@ func (s *Service) RunRoundStarter(ctx context.Context, interval time.Duration) {
 			return
 		case <-s.RoundsDue:
 		case <-t.C:
-			if err := s.RedeliverVotes(ctx); err != nil && ctx.Err() == nil {
-				s.Log.Warn("redeliver votes", "err", err)
-			}
 		}
 		if err := s.StartPendingRounds(ctx); err != nil && ctx.Err() == nil {
 			s.Log.Warn("start rounds", "err", err)
@@ -374,29 +376,6 @@ func (s *Service) StartPendingRounds(ctx context.Context) error {
 	}
 }
 
-func (s *Service) deliverVote(ctx context.Context, v CaseVote) error {
-	if err := s.Rounds.RaiseVote(ctx, v.CaseID, v.Vote); err != nil {
-		return err
-	}
-	return s.Repo.MarkVoteDelivered(ctx, v.CaseID, v.JurorID)
-}
-
-// RedeliverVotes hands every recorded vote that did not reach its round (the
-// sidecar was down, the app died) to the round again; rounds ignore repeats.
-func (s *Service) RedeliverVotes(ctx context.Context) error {
-	votes, err := s.Repo.UndeliveredVotes(ctx, s.Now().Add(-2*time.Second), 100)
-	if err != nil {
-		return fmt.Errorf("list undelivered votes: %w", err)
-	}
-	for _, v := range votes {
-		if err := s.deliverVote(ctx, v); err != nil {
-			return fmt.Errorf("redeliver vote of %s on case %s: %w", v.JurorID, v.CaseID, err)
-		}
-		s.Log.Info("vote redelivered", "case_id", v.CaseID, "juror_id", v.JurorID)
-	}
-	return nil
-}
-
 // Report returns a report; only its reporter and operators may see it.
 func (s *Service) Report(ctx context.Context, id string) (ReportView, error) {
 	return s.Repo.Report(ctx, id)
@@ -428,7 +407,8 @@ func (s *Service) CheckVoter(ctx context.Context, caseID, jurorID string) error 
 	return domain.ErrNotJuror
 }
 
-// CastVote records juror's vote and hands it to the case's round.
+// CastVote records juror's vote; the outbox hands it to the case's round
+// and closes the juror's task.
 func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comment string) error {
 	if err := domain.ValidateVote(decision, comment); err != nil {
 		return err
@@ -437,12 +417,6 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 		return err
 	}
 	s.Log.Info("vote recorded", "case_id", caseID, "juror_id", jurorID)
-	// The vote is durable; a failed hand-over is retried by the sweeper.
-	if err := s.deliverVote(ctx, CaseVote{CaseID: caseID, Vote: Vote{JurorID: jurorID, Decision: decision}}); err != nil {
-		s.Log.Warn("hand vote to round deferred to sweeper", "case_id", caseID, "juror_id", jurorID, "err", err)
-	}
-	if err := s.Reviewer.CloseTask(ctx, caseID, jurorID, "voted"); err != nil {
-		s.Log.Warn("close juror task", "case_id", caseID, "juror_id", jurorID, "err", err)
-	}
+	s.Effects.Wake() // hand the vote to the round and close the task now
 	return nil
 }

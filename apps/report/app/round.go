@@ -128,32 +128,30 @@ func (s *Service) ReleaseJuror(ctx context.Context, caseID, jurorID string) (str
 		return vote, nil
 	}
 	s.Log.Info("juror timed out", "case_id", caseID, "juror_id", jurorID)
-	if err := s.Reviewer.CloseTask(ctx, caseID, jurorID, "released"); err != nil {
-		s.Log.Warn("close task of released juror", "case_id", caseID, "juror_id", jurorID, "err", err)
-	}
+	s.Effects.Wake() // close their task now
 	return "", nil
 }
 
-// RemindJuror records a reminder and announces it for push notification.
+// RemindJuror records a reminder and, in the same transaction, its
+// announcement for push notification.
 func (s *Service) RemindJuror(ctx context.Context, caseID, jurorID string, deadline time.Time) error {
-	if err := s.Repo.RecordEvent(ctx, Event{CaseID: caseID, At: s.Now(), Kind: EventReminded, JurorID: jurorID}); err != nil {
-		return fmt.Errorf("record reminder: %w", err)
+	r := Reminder{CaseID: caseID, JurorID: jurorID, Deadline: deadline.UTC()}
+	if err := s.Repo.RemindJuror(ctx, r, s.Now()); err != nil {
+		return fmt.Errorf("remind juror %s of case %s: %w", jurorID, caseID, err)
 	}
-	if err := s.Notifier.Reminded(ctx, caseID, jurorID, deadline); err != nil {
-		s.Log.Warn("publish reminder", "case_id", caseID, "juror_id", jurorID, "err", err)
-	}
+	s.Effects.Wake()
 	return nil
 }
 
-// CloseCase closes the case from its recorded votes and publishes the decision.
+// CloseCase closes the case from its recorded votes; the outbox publishes
+// the decision (case-decided) once the close has committed, however the
+// round fares afterwards.
 func (s *Service) CloseCase(ctx context.Context, caseID string) (Decision, error) {
 	d, err := s.Repo.CloseCase(ctx, caseID, s.Now())
 	if err != nil {
 		return Decision{}, fmt.Errorf("close case %s: %w", caseID, err)
 	}
-	if err := s.Publisher.PublishDecision(ctx, d); err != nil {
-		return Decision{}, fmt.Errorf("publish decision of case %s: %w", caseID, err)
-	}
+	s.Effects.Wake()
 	s.Log.Info("case decided", "case_id", caseID, "decision", d.Decision,
 		"uphold", d.Tally.Uphold, "reject", d.Tally.Reject)
 	return d, nil

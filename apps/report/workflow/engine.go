@@ -66,10 +66,10 @@ func (e *Engine) Exists(ctx context.Context, caseID string) (bool, error) {
 	return false, err
 }
 
-func (e *Engine) RaiseVote(ctx context.Context, caseID string, v app.Vote) error {
+func (e *Engine) Raise(ctx context.Context, ev app.RoundEvent) error {
 	c, err := e.get()
 	if err != nil {
 		return err
 	}
-	return c.RaiseEvent(ctx, InstanceID(caseID), VoteEvent, workflow.WithEventPayload(v))
+	return c.RaiseEvent(ctx, InstanceID(ev.CaseID), VoteEvent, workflow.WithEventPayload(ev))
 }

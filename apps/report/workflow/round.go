@@ -158,7 +158,7 @@ func runRound(ctx *workflow.WorkflowContext, in app.RoundInput, r *domain.Round)
 		if vacancies > 0 && retrySubs.Before(wake) {
 			wake = retrySubs
 		}
-		var v app.Vote
+		var v app.RoundEvent
 		err := ctx.WaitForExternalEvent(VoteEvent, max(wake.Sub(now), time.Millisecond)).Await(&v)
 		if errors.Is(err, task.ErrTaskCanceled) {
 			continue // time to remind, release, substitute or close

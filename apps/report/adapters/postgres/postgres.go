@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/govern/kit/httpx"
+	"github.com/govern/kit/outbox"
 	"github.com/govern/kit/pg"
 	"github.com/govern/report/app"
 	"github.com/govern/report/domain"
@@ -339,27 +340,19 @@ func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, commen
 	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventVoted, JurorID: jurorID}); err != nil {
 		return err
 	}
+	ev := app.RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision}
+	if err := outbox.Enqueue(ctx, tx, app.EffectRoundEvent, ev.Key(), ev); err != nil {
+		return err
+	}
+	if err := enqueueTaskClose(ctx, tx, caseID, jurorID, "voted"); err != nil {
+		return err
+	}
 	return tx.Commit(ctx)
 }
 
-func (r *Repo) UndeliveredVotes(ctx context.Context, votedBefore time.Time, limit int) ([]app.CaseVote, error) {
-	// Votes of closed cases need no delivery: the close read them from here.
-	rows, err := r.db.Query(ctx, `SELECT j.case_id, j.juror_id, j.decision FROM case_jurors j
-		JOIN cases c ON c.id = j.case_id AND c.status IN ('pending', 'voting')
-		WHERE j.state = 'voted' AND NOT j.vote_delivered AND j.voted_at < $1 ORDER BY j.voted_at LIMIT $2`, votedBefore, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.CaseVote, error) {
-		var v app.CaseVote
-		err := row.Scan(&v.CaseID, &v.JurorID, &v.Decision)
-		return v, err
-	})
-}
-
-func (r *Repo) MarkVoteDelivered(ctx context.Context, caseID, jurorID string) error {
-	_, err := r.db.Exec(ctx, `UPDATE case_jurors SET vote_delivered = true WHERE case_id = $1 AND juror_id = $2`, caseID, jurorID)
-	return err
+func enqueueTaskClose(ctx context.Context, tx pgx.Tx, caseID, jurorID, reason string) error {
+	c := app.TaskClose{CaseID: caseID, JurorID: jurorID, Reason: reason}
+	return outbox.Enqueue(ctx, tx, app.EffectCloseTask, c.Key(), c)
 }
 
 func (r *Repo) RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]app.RoundInput, error) {
@@ -425,6 +418,9 @@ func (r *Repo) ReleaseJuror(ctx context.Context, caseID, jurorID string, now tim
 	var decision *string
 	err = tx.QueryRow(ctx, `SELECT state, decision FROM case_jurors WHERE case_id = $1 AND juror_id = $2 FOR UPDATE`,
 		caseID, jurorID).Scan(&state, &decision)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", app.ErrJurorNotFound
+	}
 	if err != nil {
 		return "", err
 	}
@@ -438,40 +434,39 @@ func (r *Repo) ReleaseJuror(ctx context.Context, caseID, jurorID string, now tim
 		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventTimedOut, JurorID: jurorID}); err != nil {
 			return "", err
 		}
+		if err := enqueueTaskClose(ctx, tx, caseID, jurorID, "released"); err != nil {
+			return "", err
+		}
 	}
 	return "", tx.Commit(ctx)
 }
 
+// RemindJuror records the reminder and its announcement together: the
+// timeline never says reminded when nothing will be published.
+func (r *Repo) RemindJuror(ctx context.Context, rem app.Reminder, now time.Time) error {
+	return pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
+		if err := recordEvent(ctx, tx, app.Event{CaseID: rem.CaseID, At: now, Kind: app.EventReminded, JurorID: rem.JurorID}); err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, app.EffectRemind, rem.Key(), rem)
+	})
+}
+
 // CloseCase decides the case from the votes recorded in this database, under
-// an exclusive lock on the case row; a closed case returns what was decided.
+// an exclusive lock on the case row, and enqueues the decision's publication
+// in the same transaction: a case that reads closed always has its
+// case-decided on the way. A closed case returns what was decided.
 func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time) (app.Decision, error) {
 	tx, err := r.db.Begin(ctx)
 	if err != nil {
 		return app.Decision{}, err
 	}
 	defer tx.Rollback(ctx)
-	c, err := scanCase(tx.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.id = $1 FOR UPDATE`, caseID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return app.Decision{}, domain.ErrCaseNotFound
+	c, d, err := loadDecision(ctx, tx, caseID, true)
+	if err != nil || domain.Closed(c.Status) {
+		return d, err
 	}
-	if err != nil {
-		return app.Decision{}, err
-	}
-	rows, err := tx.Query(ctx, `SELECT juror_id, decision FROM case_jurors
-		WHERE case_id = $1 AND state = 'voted' ORDER BY voted_at, juror_id`, caseID)
-	if err != nil {
-		return app.Decision{}, err
-	}
-	votes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[app.Vote])
-	if err != nil {
-		return app.Decision{}, err
-	}
-	d := app.Decision{CaseID: caseID, Target: c.Target, Votes: votes, Jurors: c.Jurors}
-	if domain.Closed(c.Status) {
-		d.Decision, d.DecidedAt, d.Tally = c.Status, *c.DecidedAt, c.Tally
-		return d, nil
-	}
-	for _, v := range votes {
+	for _, v := range d.Votes {
 		d.Tally.Add(v.Decision)
 	}
 	d.Decision, d.DecidedAt = domain.Outcome(d.Tally, c.Policy), now
@@ -482,5 +477,57 @@ func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time) (app
 	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventDecided, Detail: d.Decision}); err != nil {
 		return app.Decision{}, err
 	}
+	ref := app.DecisionRef{CaseID: caseID}
+	if err := outbox.Enqueue(ctx, tx, app.EffectPublishDecision, ref.Key(), ref); err != nil {
+		return app.Decision{}, err
+	}
 	return d, tx.Commit(ctx)
+}
+
+// loadDecision reads the case (locked for update when lock) and its votes;
+// for a closed case, d is its recorded decision.
+func loadDecision(ctx context.Context, q pgx.Tx, caseID string, lock bool) (app.CaseView, app.Decision, error) {
+	query := `SELECT ` + caseColumns + ` FROM cases c WHERE c.id = $1`
+	if lock {
+		query += ` FOR UPDATE`
+	}
+	c, err := scanCase(q.QueryRow(ctx, query, caseID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, app.Decision{}, domain.ErrCaseNotFound
+	}
+	if err != nil {
+		return c, app.Decision{}, err
+	}
+	rows, err := q.Query(ctx, `SELECT juror_id, decision FROM case_jurors
+		WHERE case_id = $1 AND state = 'voted' ORDER BY voted_at, juror_id`, caseID)
+	if err != nil {
+		return c, app.Decision{}, err
+	}
+	votes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[app.Vote])
+	if err != nil {
+		return c, app.Decision{}, err
+	}
+	d := app.Decision{CaseID: caseID, Target: c.Target, Votes: votes, Jurors: c.Jurors}
+	if domain.Closed(c.Status) {
+		d.Decision, d.DecidedAt, d.Tally = c.Status, *c.DecidedAt, c.Tally
+	}
+	return c, d, nil
+}
+
+func (r *Repo) Decision(ctx context.Context, caseID string) (app.Decision, error) {
+	var d app.Decision
+	err := pgx.BeginTxFunc(ctx, r.db, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		c, dec, err := loadDecision(ctx, tx, caseID, false)
+		if err == nil && !domain.Closed(c.Status) {
+			err = fmt.Errorf("decision of case %s: %w", caseID, app.ErrNotClosed)
+		}
+		d = dec
+		return err
+	})
+	return d, err
+}
+
+func (r *Repo) MarkDecisionPublished(ctx context.Context, caseID string, now time.Time) error {
+	_, err := r.db.Exec(ctx, `UPDATE cases SET decision_published_at = $2 WHERE id = $1 AND decision_published_at IS NULL`, caseID, now)
+	return err
 }
