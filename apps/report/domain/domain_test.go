@@ -290,3 +290,25 @@ func TestClosedStatuses(t *testing.T) {
 		}
 	}
 }
+
+func TestVoteAfterTheJurorsDeadlineIsRefusedByTheClock(t *testing.T) {
+	t.Parallel()
+	deadline := t0.Add(time.Minute)
+	for _, c := range []struct {
+		state string
+		at    time.Time
+		want  error
+	}{
+		{SeatDrawn, t0, nil},
+		{SeatDrawn, deadline.Add(-time.Microsecond), nil},
+		{SeatDrawn, deadline, ErrJurorReleased},
+		{SeatDrawn, deadline.Add(time.Hour), ErrJurorReleased},
+		{SeatReleased, t0, ErrJurorReleased},
+		{SeatVoted, t0, ErrAlreadyVoted},
+		{SeatVoted, deadline.Add(time.Hour), ErrAlreadyVoted},
+	} {
+		if err := MayVote(c.state, deadline, c.at); !errors.Is(err, c.want) || (c.want == nil && err != nil) {
+			t.Errorf("%s at %s: %v, want %v", c.state, c.at.Sub(t0), err, c.want)
+		}
+	}
+}

@@ -161,3 +161,24 @@ func (r *Round) NextWake() time.Time {
 	}
 	return next
 }
+
+// States of a juror's seat as the report database records them.
+const (
+	SeatDrawn    = "drawn"
+	SeatVoted    = "voted"
+	SeatReleased = "released"
+)
+
+// MayVote says whether a juror whose seat is in state, due to answer by
+// deadline, may vote at now. The deadline is the clock's, not the round's:
+// a juror whose time ran out is released even if the round has not yet
+// caught up (it may lag behind a busy or restarting sidecar).
+func MayVote(state string, deadline, now time.Time) error {
+	switch {
+	case state == SeatVoted:
+		return ErrAlreadyVoted
+	case state == SeatReleased, !now.Before(deadline):
+		return ErrJurorReleased
+	}
+	return nil
+}

@@ -318,19 +318,22 @@ func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, commen
 	if err != nil {
 		return err
 	}
-	var state string
-	err = tx.QueryRow(ctx, `SELECT state FROM case_jurors WHERE case_id = $1 AND juror_id = $2 FOR UPDATE`,
-		caseID, jurorID).Scan(&state)
+	var (
+		state    string
+		deadline time.Time
+	)
+	err = tx.QueryRow(ctx, `SELECT state, deadline FROM case_jurors WHERE case_id = $1 AND juror_id = $2 FOR UPDATE`,
+		caseID, jurorID).Scan(&state, &deadline)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return domain.ErrNotJuror
 	case err != nil:
 		return err
-	case state == "voted":
-		return domain.ErrAlreadyVoted
-	case state == "released":
-		return domain.ErrJurorReleased
-	case domain.Closed(status):
+	}
+	if err := domain.MayVote(state, deadline, now); err != nil {
+		return err
+	}
+	if domain.Closed(status) {
 		return domain.ErrCaseClosed
 	}
 	if _, err := tx.Exec(ctx, `UPDATE case_jurors SET state = 'voted', decision = $3, comment = nullif($4, ''), voted_at = $5
