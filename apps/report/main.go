@@ -37,7 +37,9 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	sidecar := daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken)
 	engine := &roundwf.Engine{}
 	pubsub := daprpubsub.Publisher{Sidecar: sidecar, PubSub: cfg.PubSub}
-	relay := &outbox.Relay{DB: db, Log: log, Service: "report"}
+	// A row claimed by a replica that dies waits out its lease: keep it
+	// short, just above the effects' own timeout.
+	relay := &outbox.Relay{DB: db, Log: log, Service: "report", Lease: 15 * time.Second}
 	svc := &app.Service{
 		Repo:      postgres.New(db),
 		Rounds:    engine,
@@ -47,8 +49,12 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 		Effects:   relay,
 		Policies:  app.NewPolicyCache(),
 		RoundsDue: make(chan struct{}, 1),
-		Log:       log,
-		Now:       func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		PoolRetry: app.PoolRetry{
+			Initial: domain.Duration(config.Duration("ROUND_POOL_RETRY_INITIAL", time.Duration(app.DefaultPoolRetry.Initial))),
+			Max:     domain.Duration(config.Duration("ROUND_POOL_RETRY_MAX", time.Duration(app.DefaultPoolRetry.Max))),
+		},
+		Log: log,
+		Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 	}
 	svc.RegisterEffects()
 	if err := svc.ReloadPolicies(ctx); err != nil {
@@ -81,6 +87,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	}
 	engine.Connect(wf)
 	go svc.RunRoundStarter(ctx, config.Duration("ROUND_SWEEP_INTERVAL", 5*time.Second))
+	go svc.RunRepair(ctx, config.Duration("REPAIR_INTERVAL", time.Minute))
 	go settings.Run(ctx)
 	return <-errc
 }

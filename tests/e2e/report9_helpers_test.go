@@ -28,6 +28,18 @@ func reportDB(t *testing.T, ctx context.Context) *pgx.Conn {
 	return db
 }
 
+// stateDB connects to the report sidecar's Dapr state store (workflow
+// state and Dapr's outbox).
+func stateDB(t *testing.T, ctx context.Context) *pgx.Conn {
+	t.Helper()
+	db, err := pgx.Connect(ctx, os.Getenv("GOVERN_STATE_DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	return db
+}
+
 // stopRedis shuts the platform's Redis down (the pub/sub broker) and
 // registers its restart, so that a failing test never leaves it down.
 func stopRedis(t *testing.T) {

@@ -22,6 +22,16 @@ type Receipt struct {
 	Status   string `json:"status"`
 }
 
+// Filed is what filing a report did.
+type Filed struct {
+	Receipt
+	// NewCase: the report opened the case.
+	NewCase bool
+	// Recused: the reporter was a juror of the open case they joined, and
+	// was recused (their seat is to be filled by a substitute).
+	Recused bool
+}
+
 // ReportView is a stored report with its case's status.
 type ReportView struct {
 	ID        string
@@ -72,6 +82,14 @@ const (
 	EventVoted        = "voted"
 	EventDecided      = "decided"
 	EventPoolTooSmall = "pool_too_small"
+	// EventRecused: the juror reported the target and was released.
+	EventRecused = "recused"
+	// EventRoundFailed: the round could not go on (detail: why); the case
+	// closes as escalated.
+	EventRoundFailed = "round_failed"
+	// EventRoundRestarted: the repair loop found the case open without a
+	// live round and started it again.
+	EventRoundRestarted = "round_restarted"
 )
 
 // VersionedPolicy is a stored policy and its version.
@@ -96,7 +114,24 @@ type RoundInput struct {
 	Policy    domain.Policy `json:"policy"`
 	CreatedAt time.Time     `json:"created_at"`
 	Deadline  time.Time     `json:"deadline"`
+	// PoolRetry is how a round backs off while the pool cannot serve a draw:
+	// Initial doubling to Max. It is fixed when the round starts, so that
+	// replaying the workflow always computes the same waits.
+	PoolRetry PoolRetry `json:"pool_retry"`
+	// PoolWaits counts the waits for the pool so far; the round carries it
+	// over when it continues as new, to keep backing off.
+	PoolWaits int `json:"pool_waits,omitempty"`
 }
+
+// PoolRetry is a capped doubling back-off.
+type PoolRetry struct {
+	Initial domain.Duration `json:"initial"`
+	Max     domain.Duration `json:"max"`
+}
+
+// DefaultPoolRetry: 5 s doubling to 5 min, so a case waiting 72 h for
+// jurors asks about 900 times, not 50,000.
+var DefaultPoolRetry = PoolRetry{Initial: domain.Duration(5 * time.Second), Max: domain.Duration(5 * time.Minute)}
 
 // JuryRequest is what the reviewer service needs to draw jurors for a case.
 type JuryRequest struct {
@@ -133,8 +168,8 @@ type Repository interface {
 	// filed under an idempotency key ("" for reports filed before fingerprints).
 	ReportByKey(ctx context.Context, reporterID, key string) (rc Receipt, fingerprint string, found bool, err error)
 	// FileReport stores a report, joining the target's open case or opening a
-	// new one with policy. newCase says whether the case was created.
-	FileReport(ctx context.Context, key string, r domain.Report, policy domain.Policy, now time.Time) (rc Receipt, newCase bool, err error)
+	// new one with policy (an empty receipt: another request won the key).
+	FileReport(ctx context.Context, key string, r domain.Report, policy domain.Policy, now time.Time) (Filed, error)
 	Report(ctx context.Context, id string) (ReportView, error)
 	Case(ctx context.Context, id string) (CaseView, error)
 	ListCases(ctx context.Context, f CaseFilter) (items []CaseView, next string, err error)
@@ -142,16 +177,22 @@ type Repository interface {
 	// (ErrCaseNotFound for an unknown case), in one query: it is on every vote.
 	Voter(ctx context.Context, caseID, jurorID string) (status string, drawn bool, err error)
 	// RecordVote stores the vote and, in the same transaction, the effects
-	// it causes: handing it to the round (EffectRoundEvent) and closing the
-	// juror's task (EffectCloseTask).
+	// it causes, both held back for VoteHandOverDelay: handing it to the
+	// round (EffectRoundEvent) and closing the juror's task (EffectCloseTask).
 	RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) error
+	// ForgetEffect drops a pending effect that was carried out directly.
+	ForgetEffect(ctx context.Context, key string) error
 	RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]RoundInput, error)
 	MarkRoundStarted(ctx context.Context, caseID string, now time.Time) error
-	// Reporters lists everyone who reported the case's target.
-	Reporters(ctx context.Context, caseID string) ([]string, error)
+	// Reporters lists up to limit of the case's reporters, the earliest first.
+	Reporters(ctx context.Context, caseID string, limit int) ([]string, error)
 	// SaveJury records jurors drawn at drawnAt (substitute: replacing a
-	// released juror) and moves a pending case to voting.
-	SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) error
+	// released juror) and moves a pending case to voting. A drawn juror who
+	// reported the target is recorded recused (released, their task closed
+	// through the outbox) and returned in recused.
+	SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) (recused []string, err error)
+	// RoundState returns the case's status and every seat drawn for it.
+	RoundState(ctx context.Context, caseID string) (RoundState, error)
 	// ReleaseJuror releases a juror who has not voted, closing their task
 	// (EffectCloseTask) in the same transaction; if the juror voted after
 	// all, it returns that vote instead.
@@ -161,20 +202,35 @@ type Repository interface {
 	// RemindJuror records the reminder on the timeline and its announcement
 	// (EffectRemind) in one transaction.
 	RemindJuror(ctx context.Context, r Reminder, now time.Time) error
-	// CloseCase closes the case from the votes it holds and enqueues the
+	// CloseCase closes the case from the votes it holds (as escalated, with
+	// a round_failed event, when failure is not empty) and enqueues the
 	// decision's publication (EffectPublishDecision) in the same
 	// transaction; a closed case returns its recorded decision.
-	CloseCase(ctx context.Context, caseID string, now time.Time) (Decision, error)
+	CloseCase(ctx context.Context, caseID string, now time.Time, failure string) (Decision, error)
 	// Decision returns a closed case's decision (ErrNotClosed for an open one).
 	Decision(ctx context.Context, caseID string) (Decision, error)
 	// MarkDecisionPublished records that case-decided is on its way.
 	MarkDecisionPublished(ctx context.Context, caseID string, now time.Time) error
+	Repairs
 }
+
+// RoundStatus is what the workflow engine knows of a case's round.
+type RoundStatus int
+
+const (
+	// RoundMissing: no such workflow (never started, or purged).
+	RoundMissing RoundStatus = iota
+	// RoundAlive: running, pending or suspended.
+	RoundAlive
+	// RoundEnded: completed, failed or terminated.
+	RoundEnded
+)
 
 // Rounds is the workflow engine that runs one vote round per case.
 type Rounds interface {
+	// Start starts the case's round; a round that ended is replaced.
 	Start(ctx context.Context, in RoundInput) error
-	Exists(ctx context.Context, caseID string) (bool, error)
+	Status(ctx context.Context, caseID string) (RoundStatus, error)
 	// Raise hands a vote or a recusal to the case's round.
 	Raise(ctx context.Context, e RoundEvent) error
 }
@@ -207,6 +263,7 @@ type Service struct {
 	Policies  *PolicyCache
 	// RoundsDue wakes the round starter when a report opened a case.
 	RoundsDue chan struct{}
+	PoolRetry PoolRetry
 	Log       *slog.Logger
 	Now       func() time.Time
 }
@@ -266,10 +323,11 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 		return Receipt{}, false, err
 	}
 	now := s.Now().UTC()
-	rc, newCase, err := s.Repo.FileReport(ctx, key, r, policy, now)
+	filed, err := s.Repo.FileReport(ctx, key, r, policy, now)
 	if err != nil {
 		return Receipt{}, false, err
 	}
+	rc, newCase := filed.Receipt, filed.NewCase
 	if rc.ReportID == "" { // lost a race on the same idempotency key
 		rc, ok, err := s.replay(ctx, key, r)
 		if err == nil && !ok {
@@ -278,7 +336,8 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 		return rc, true, err
 	}
 	s.Log.Info("report filed", "report_id", rc.ReportID, "case_id", rc.CaseID, "new_case", newCase,
-		"kind", r.Target.Kind, "target_id", r.Target.ID)
+		"kind", r.Target.Kind, "target_id", r.Target.ID, "recused", filed.Recused)
+	s.wakeIf(filed.Recused)
 	if newCase {
 		// The round starts asynchronously (RunRoundStarter), so a burst of
 		// reports costs the reporter one database transaction each.
@@ -305,9 +364,10 @@ func (s *Service) replay(ctx context.Context, key string, r domain.Report) (Rece
 }
 
 func (s *Service) startRound(ctx context.Context, in RoundInput) error {
+	in.PoolRetry = s.poolRetry()
 	if err := s.Rounds.Start(ctx, in); err != nil {
-		exists, xerr := s.Rounds.Exists(ctx, in.CaseID)
-		if xerr != nil || !exists {
+		status, xerr := s.Rounds.Status(ctx, in.CaseID)
+		if xerr != nil || status != RoundAlive {
 			return fmt.Errorf("start round for case %s: %w", in.CaseID, err)
 		}
 	}
@@ -316,6 +376,13 @@ func (s *Service) startRound(ctx context.Context, in RoundInput) error {
 	}
 	s.Log.Info("round started", "case_id", in.CaseID)
 	return nil
+}
+
+func (s *Service) poolRetry() PoolRetry {
+	if s.PoolRetry.Initial <= 0 || s.PoolRetry.Max < s.PoolRetry.Initial {
+		return DefaultPoolRetry
+	}
+	return s.PoolRetry
 }
 
 // RoundStarters bounds how many rounds one replica schedules at once.
@@ -417,6 +484,32 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 		return err
 	}
 	s.Log.Info("vote recorded", "case_id", caseID, "juror_id", jurorID)
-	s.Effects.Wake() // hand the vote to the round and close the task now
+	// The vote's effects are in the outbox, held back for
+	// VoteHandOverDelay: the request carries them out directly first, so
+	// that the quorum vote reaches the round at once (the case closes before
+	// later votes arrive) and the juror's task closes before the answer.
+	// The outbox steps in only for what failed here.
+	ev := RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision}
+	s.carryOutNow(ctx, ev.Key(), func(ctx context.Context) error { return s.Rounds.Raise(ctx, ev) })
+	tc := TaskClose{CaseID: caseID, JurorID: jurorID, Reason: "voted"}
+	s.carryOutNow(ctx, tc.Key(), func(ctx context.Context) error { return s.closeTask(ctx, tc) })
 	return nil
+}
+
+// directEffectTimeout bounds what a vote request spends on carrying out an
+// effect itself before leaving it to the outbox.
+const directEffectTimeout = 3 * time.Second
+
+// carryOutNow carries out a pending effect directly and forgets its outbox
+// row when that worked; when it failed, the relay carries it out later.
+func (s *Service) carryOutNow(ctx context.Context, key string, effect func(context.Context) error) {
+	actx, cancel := context.WithTimeout(ctx, directEffectTimeout)
+	defer cancel()
+	if err := effect(actx); err != nil {
+		s.Log.Warn("effect deferred to the outbox", "key", key, "err", err)
+		return
+	}
+	if err := s.Repo.ForgetEffect(ctx, key); err != nil {
+		s.Log.Warn("forget an effect carried out; the outbox will carry it out again", "key", key, "err", err)
+	}
 }

@@ -31,6 +31,11 @@ const (
 	EffectPublishDecision = "report.publish-decision"
 )
 
+// VoteHandOverDelay holds a vote's outbox rows back: the vote request
+// carries them out directly, and the relay only steps in when that failed
+// (a sidecar or the reviewer down, the app gone before it could).
+const VoteHandOverDelay = 3 * time.Second
+
 // RoundEvent is what the case's round receives: a juror's vote, or the
 // news that a juror was recused (they reported the target) and needs
 // replacing. It is also the payload of the workflow's one external event.
@@ -75,8 +80,11 @@ type DecisionRef struct {
 	CaseID string `json:"case_id"`
 }
 
+// DecisionKeyPrefix starts the outbox key of every decision's publication.
+const DecisionKeyPrefix = "decision:"
+
 // Key identifies the effect among the outbox's pending effects.
-func (d DecisionRef) Key() string { return "decision:" + d.CaseID }
+func (d DecisionRef) Key() string { return DecisionKeyPrefix + d.CaseID }
 
 // Effects is the outbox relay: handlers register with it, and a committed
 // change that enqueued an effect wakes it.

@@ -312,3 +312,84 @@ func TestVoteAfterTheJurorsDeadlineIsRefusedByTheClock(t *testing.T) {
 		}
 	}
 }
+
+func TestRecusedJurorIsReplacedWithoutUsingUpSubstitutes(t *testing.T) {
+	t.Parallel()
+	r := newRound(2, "a", "b", "c") // max_substitutes 2
+	r.Recuse("b")
+	if err := r.Cast("b", VoteUphold); !errors.Is(err, ErrJurorReleased) {
+		t.Fatalf("vote of recused juror: %v", err)
+	}
+	if !r.NeedsSubstitute() {
+		t.Fatal("recused seat does not ask for a substitute")
+	}
+	r.Substitute("d", t0)
+	r.Release("a")
+	r.Substitute("e", t0)
+	r.Release("c")
+	if !r.NeedsSubstitute() {
+		t.Fatal("two timeouts under max_substitutes 2 must still be replaced after a recusal")
+	}
+	r.Substitute("f", t0)
+	r.Release("d")
+	if r.NeedsSubstitute() {
+		t.Fatal("a third timeout was replaced beyond max_substitutes")
+	}
+}
+
+func TestJurorWhoVotedIsNotRecused(t *testing.T) {
+	t.Parallel()
+	r := newRound(2, "a", "b", "c")
+	_ = r.Cast("a", VoteReject)
+	r.Recuse("a")
+	if r.NeedsSubstitute() || r.Tally() != (Tally{Reject: 1}) {
+		t.Fatalf("a cast vote is immutable: needs substitute %v, tally %+v", r.NeedsSubstitute(), r.Tally())
+	}
+}
+
+func TestRestoredRoundCarriesOnWhereTheRecordLeftIt(t *testing.T) {
+	t.Parallel()
+	p := DefaultPolicy("item")
+	p.JurySize, p.Quorum, p.JurorTimeout, p.MaxDuration, p.MaxSubstitutes = 3, 2, Duration(10*time.Minute), Duration(time.Hour), 1
+	seats := []Seat{
+		{JurorID: "a", DrawnAt: t0, Deadline: t0.Add(10 * time.Minute), Voted: true, Decision: VoteUphold, Reminded: true},
+		{JurorID: "b", DrawnAt: t0, Deadline: t0.Add(10 * time.Minute), Released: true, Reminded: true},
+		{JurorID: "c", DrawnAt: t0, Deadline: t0.Add(10 * time.Minute), Released: true, Recused: true},
+		{JurorID: "d", DrawnAt: t0.Add(10 * time.Minute), Deadline: t0.Add(20 * time.Minute), Substitute: true},
+	}
+	r := RestoreRound(p, Deadline(t0, p), seats)
+	if r.Tally() != (Tally{Uphold: 1}) {
+		t.Fatalf("tally %+v", r.Tally())
+	}
+	// b timed out (substitute d), c was recused: one more substitute is due.
+	if !r.NeedsSubstitute() {
+		t.Fatal("restored round does not replace the recused juror")
+	}
+	if due := r.DueReminders(t0.Add(15 * time.Minute)); len(due) != 1 || due[0] != "d" {
+		t.Fatalf("reminders %v, want d half-way through its own timeout", due)
+	}
+	if err := r.Cast("d", VoteUphold); err != nil {
+		t.Fatal(err)
+	}
+	if s, done := r.Decided(); !done || s != StatusUpheld {
+		t.Fatalf("Decided() = %s, %v", s, done)
+	}
+}
+
+func TestPoolBackoffDoublesUpToItsCap(t *testing.T) {
+	t.Parallel()
+	var got []time.Duration
+	for n := range 9 {
+		got = append(got, PoolBackoff(n, 5*time.Second, 5*time.Minute))
+	}
+	want := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second,
+		160 * time.Second, 5 * time.Minute, 5 * time.Minute, 5 * time.Minute}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("back-off %v, want %v", got, want)
+		}
+	}
+	if d := PoolBackoff(1_000_000, 5*time.Second, 5*time.Minute); d != 5*time.Minute {
+		t.Fatalf("a long wait overflows: %s", d)
+	}
+}

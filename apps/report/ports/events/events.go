@@ -4,6 +4,7 @@ package events
 import (
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -45,12 +46,14 @@ func (in Intake) report(c *gin.Context, ev daprx.Event) daprx.Outcome {
 	ctx := c.Request.Context()
 	var msg reportMessage
 	if err := httpx.Unmarshal(ev.Data, &msg); err != nil {
-		var he *httpx.Error
 		reason := err.Error()
-		if errors.As(err, &he) {
+		if he := (*httpx.Error)(nil); errors.As(err, &he) {
 			reason = he.Message
 		}
-		return in.reject(c, ev, "malformed JSON: "+reason)
+		if !strings.HasPrefix(reason, "malformed JSON") {
+			reason = "malformed JSON: " + reason
+		}
+		return in.reject(c, ev, reason)
 	}
 	key := msg.IdempotencyKey
 	if key == "" {
