@@ -46,6 +46,12 @@ profile() {
       PG_PORT=61432; REDIS_PORT=61479; PLACEMENT_PORT=61005; SCHEDULER_PORT=61006
       ETCD_CLIENT_PORT=61379; ETCD_PEER_PORT=61380; CONTROL_HEALTHZ_BASE=61100
       APP_PORT_BASE=62080; SIDECAR_HTTP_BASE=63500; SIDECAR_GRPC_BASE=61000; SIDECAR_METRICS_BASE=62090; SIDECAR_INTERNAL_BASE=61200 ;;
+    # The OpenAPI helper's suite: ports below the ephemeral range (32768-60999)
+    # and apart from every other profile's (31xxx).
+    api)
+      PG_PORT=31432; REDIS_PORT=31379; PLACEMENT_PORT=31005; SCHEDULER_PORT=31006
+      ETCD_CLIENT_PORT=31279; ETCD_PEER_PORT=31280; CONTROL_HEALTHZ_BASE=31110
+      APP_PORT_BASE=31080; SIDECAR_HTTP_BASE=31500; SIDECAR_GRPC_BASE=31200; SIDECAR_METRICS_BASE=31300; SIDECAR_INTERNAL_BASE=31400 ;;
     *) die "unknown profile $PROFILE" ;;
   esac
   # CONTROL_HEALTHZ_BASE..+4: placement healthz, metrics; scheduler healthz, metrics; placement raft.
@@ -72,6 +78,24 @@ profile() {
   export GOVERN_SECRETS="$STATE/secrets"
   if [ "$PROFILE" = run ]; then GOVERN_SIDECAR_TOKENS=off; else GOVERN_SIDECAR_TOKENS=on; fi
   export GOVERN_SIDECAR_TOKENS
+  reserve_ports
+}
+
+# reserve_ports keeps the kernel from handing this profile's fixed ports to
+# outgoing connections as their local port (the ephemeral range, 32768-60999,
+# overlaps them): a busy machine otherwise fails a sidecar's listen now and
+# then. Best effort, root only; the reservation lasts until reboot.
+reserve_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports list b
+  [ -w "$f" ] || return 0
+  list="$PG_PORT,$REDIS_PORT,$PLACEMENT_PORT,$SCHEDULER_PORT,$ETCD_CLIENT_PORT,$ETCD_PEER_PORT"
+  list+=",$CONTROL_HEALTHZ_BASE-$((CONTROL_HEALTHZ_BASE + 9))"
+  for b in $APP_PORT_BASE $SIDECAR_HTTP_BASE $SIDECAR_GRPC_BASE $SIDECAR_METRICS_BASE $SIDECAR_INTERNAL_BASE; do
+    list+=",$((b + 1))-$((b + 20))"
+  done
+  local current
+  current=$(cat "$f")
+  echo "${current:+$current,}$list" >"$f" 2>/dev/null || true
 }
 
 # make_secrets writes a random app API token and Dapr API token per app into

@@ -41,7 +41,7 @@ const (
 	// a case whose round keeps ending without closing it closes as
 	// escalated instead.
 	MaxRoundRestarts = 3
-	repairBatch = 100
+	repairBatch      = 100
 )
 
 // RunRepair runs Repair every interval until ctx ends.
