@@ -224,6 +224,7 @@ func TestPendingRoundBacksOffWithABoundedHistory(t *testing.T) {
 		waits := poolWaits(t, ctx, rc.CaseID)
 		return waits >= 60, fmt.Sprintf("%d waits, history up to %d events", waits, most)
 	})
+	t.Logf("history peaked at %d events over %d waits", most, poolWaits(t, ctx, rc.CaseID))
 	// One generation holds at most 20 waits of a handful of events each; a
 	// history that kept every wait would hold over 60 x 6 by now.
 	if most > 200 {
