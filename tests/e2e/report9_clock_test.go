@@ -11,7 +11,7 @@ import (
 // juror yet. The refused vote never counts.
 func TestVoteAfterTheJurorsDeadlineIsRefusedEvenWhileTheRoundLags(t *testing.T) {
 	ctx := ctxT(t)
-	setPolicy(t, ctx, "post", 1, 1, "3s", "15s", 0, "undecided")
+	setPolicy(t, ctx, "post", 1, 1, "3s", "8s", 0, "undecided")
 	rc, _ := fileReport(t, ctx, "post")
 	juror := jurorsOf(t, ctx, rc.CaseID, 1)[0]
 	var deadline time.Time
