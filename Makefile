@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole platform, foreground) and `make test`.
-.PHONY: run stop test bench token walkthrough unit manifests release images sim
+.PHONY: run stop test bench token walkthrough unit manifests release images sim logs
 
 run: ## install what is missing, build, start everything, run in the foreground
 	@bash scripts/run.sh
@@ -34,3 +34,12 @@ manifests: ## render every overlay, dry-run it on a real kube-apiserver, drive t
 
 release: ## move prod traffic: make release ARGS="canary 10" | promote | rollback | "switch blue" [APP=report]
 	@APP="$(APP)" bash scripts/kube.sh release $(ARGS)
+
+# Only what is given on the command line filters: USER and friends may also
+# be set in the environment (USER always is).
+logarg = $(if $(filter command line,$(origin $(1))),-$(2) '$($(1))')
+logs: ## search the running platform's logs: make logs CASE=<id> | REPORT= | USER= | SERVICE= LEVEL= SINCE= UNTIL= TRACE= [PROFILE=test]
+	@mkdir -p .local/bin && (cd tools/logs && GOWORK=off go build -o ../../.local/bin/logs .)
+	@.local/bin/logs -root . -profile '$(or $(PROFILE),run)' $(call logarg,CASE,case) $(call logarg,REPORT,report) \
+		$(call logarg,USER,user) $(call logarg,SERVICE,service) $(call logarg,LEVEL,level) $(call logarg,SINCE,since) \
+		$(call logarg,UNTIL,until) $(call logarg,TRACE,trace)

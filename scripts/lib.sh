@@ -46,6 +46,12 @@ profile() {
       PG_PORT=61432; REDIS_PORT=61479; PLACEMENT_PORT=61005; SCHEDULER_PORT=61006
       ETCD_CLIENT_PORT=61379; ETCD_PEER_PORT=61380; CONTROL_HEALTHZ_BASE=61100
       APP_PORT_BASE=62080; SIDECAR_HTTP_BASE=63500; SIDECAR_GRPC_BASE=61000; SIDECAR_METRICS_BASE=62090; SIDECAR_INTERNAL_BASE=61200 ;;
+    # Observability work (Jaeger, Prometheus, make logs) beside the others;
+    # below the ephemeral range, so nothing needs reserving.
+    obs)
+      PG_PORT=20432; REDIS_PORT=20379; PLACEMENT_PORT=20005; SCHEDULER_PORT=20006
+      ETCD_CLIENT_PORT=20179; ETCD_PEER_PORT=20180; CONTROL_HEALTHZ_BASE=20100
+      APP_PORT_BASE=20200; SIDECAR_HTTP_BASE=20300; SIDECAR_GRPC_BASE=20400; SIDECAR_METRICS_BASE=20500; SIDECAR_INTERNAL_BASE=20600 ;;
     # The OpenAPI helper's suite: ports below the ephemeral range (32768-60999)
     # and apart from every other profile's (31xxx).
     api)
@@ -55,6 +61,16 @@ profile() {
     *) die "unknown profile $PROFILE" ;;
   esac
   # CONTROL_HEALTHZ_BASE..+4: placement healthz, metrics; scheduler healthz, metrics; placement raft.
+  # CONTROL_HEALTHZ_BASE+10..+15: Jaeger (OTLP gRPC, OTLP HTTP, query API,
+  # query gRPC, health) and Prometheus; make run keeps their usual ports.
+  if [ "$PROFILE" = run ]; then
+    OTLP_GRPC_PORT=4317; OTLP_HTTP_PORT=4318; JAEGER_QUERY_PORT=16686; JAEGER_QUERY_GRPC_PORT=16685
+    JAEGER_HEALTH_PORT=13133; PROMETHEUS_PORT=9090
+  else
+    local obs=$((CONTROL_HEALTHZ_BASE + 10))
+    OTLP_GRPC_PORT=$obs; OTLP_HTTP_PORT=$((obs + 1)); JAEGER_QUERY_PORT=$((obs + 2)); JAEGER_QUERY_GRPC_PORT=$((obs + 3))
+    JAEGER_HEALTH_PORT=$((obs + 4)); PROMETHEUS_PORT=$((obs + 5))
+  fi
   # App i (1 report, 2 reviewer, 3 reward) uses BASE+i for each of the app and sidecar ports.
   PG_URL_BASE="postgres://postgres@127.0.0.1:$PG_PORT"
   export GOVERN_PROFILE=$PROFILE GOVERN_STATE=$STATE GOVERN_BIN=$BIN GOVERN_ROOT=$ROOT
@@ -70,6 +86,8 @@ profile() {
   export GOVERN_SIDECAR_INTERNAL_BASE=$SIDECAR_INTERNAL_BASE
   export GOVERN_DAPR_CONFIG="$STATE/dapr-config.yaml"
   export DAPR_HOST_IP=127.0.0.1
+  export GOVERN_OTLP_ENDPOINT="127.0.0.1:$OTLP_GRPC_PORT" GOVERN_JAEGER_URL="http://127.0.0.1:$JAEGER_QUERY_PORT"
+  export GOVERN_PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT"
   # Tokens between each app and its sidecar, generated per checkout and
   # profile (make_secrets). The app API token (sidecar -> app) is on
   # everywhere. The Dapr API token (app -> sidecar) is on in the test
@@ -89,7 +107,7 @@ reserve_ports() {
   local f=/proc/sys/net/ipv4/ip_local_reserved_ports list b
   [ -w "$f" ] || return 0
   list="$PG_PORT,$REDIS_PORT,$PLACEMENT_PORT,$SCHEDULER_PORT,$ETCD_CLIENT_PORT,$ETCD_PEER_PORT"
-  list+=",$CONTROL_HEALTHZ_BASE-$((CONTROL_HEALTHZ_BASE + 9))"
+  list+=",$CONTROL_HEALTHZ_BASE-$((CONTROL_HEALTHZ_BASE + 19))"
   for b in $APP_PORT_BASE $SIDECAR_HTTP_BASE $SIDECAR_GRPC_BASE $SIDECAR_METRICS_BASE $SIDECAR_INTERNAL_BASE; do
     list+=",$((b + 1))-$((b + 20))"
   done
@@ -277,9 +295,10 @@ start_control_plane() {
 }
 
 # render_config writes the Dapr Configuration with this profile's SQLite
-# name-resolution file (the one value that differs between profiles).
+# name-resolution file and OTLP endpoint (the values that differ between profiles).
 render_config() {
-  sed "s|@NAME_RESOLUTION_DB@|$STATE/nameresolution.db|" "$ROOT/dapr-config/config.yaml" >"$GOVERN_DAPR_CONFIG"
+  sed -e "s|@NAME_RESOLUTION_DB@|$STATE/nameresolution.db|" -e "s|@OTLP_ENDPOINT@|$GOVERN_OTLP_ENDPOINT|" \
+    "$ROOT/dapr-config/config.yaml" >"$GOVERN_DAPR_CONFIG"
 }
 
 infra_up() {
@@ -323,7 +342,7 @@ stop_group() {
 
 infra_down() {
   stop_group "$STATE/apps.pid"
-  for name in scheduler placement; do stop_pidfile "$STATE/$name.pid"; done
+  for name in scheduler placement jaeger prometheus; do stop_pidfile "$STATE/$name.pid"; done
   if running "$STATE/redis.pid"; then
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || stop_pidfile "$STATE/redis.pid"
   fi

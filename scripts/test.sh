@@ -14,6 +14,7 @@ trap 'step "Stopping test infrastructure"; infra_down' EXIT
 infra_down   # leftovers of an interrupted earlier run
 rm -rf "$STATE"   # every test run starts from empty databases
 infra_up
+source "$ROOT/scripts/observability.sh" && obs_up jaeger   # traces of the e2e rounds
 
 cd "$ROOT"
 MODULES="./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/..."
@@ -35,6 +36,7 @@ unformatted=$(gofmt -l apps tests tools)
 [ -z "$unformatted" ] || die "not gofmt-formatted: $unformatted"
 # shellcheck disable=SC2086
 go vet $MODULES ./tests/...
+observability_tests   # promtool rule tests, dashboards and rules against the metric names
 source "$ROOT/scripts/kube.sh" && manifest_tests   # manifests on a real kube-apiserver; images
 step "End-to-end tests (logs in .local/test/logs)"
 # shellcheck disable=SC2046
