@@ -103,7 +103,7 @@ func TestARoundLeavesSpansOfTheThreeSidecarsInJaeger(t *testing.T) {
 
 	// Each sidecar exports in batches: wait until every expected span is in.
 	want := map[string][]string{ // span name -> services that must have one since start
-		"create_orchestration||Round":        {"report"},
+		"create_orchestration||VoteRound":    {"report"},
 		"activity||DrawJury":                 {"report"},
 		"CallLocal/reviewer/internal/juries": {"report", "reviewer"},
 		"pubsub/case-decided":                {"reviewer", "reward"},

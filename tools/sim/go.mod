@@ -9,6 +9,8 @@ require (
 
 require pgregory.net/rapid v1.3.0
 
+require github.com/govern/kit v0.0.0 // indirect
+
 replace (
 	github.com/govern/kit => ../../apps/kit
 	github.com/govern/report => ../../apps/report

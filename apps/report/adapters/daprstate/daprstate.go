@@ -1,7 +1,8 @@
-// Package outbox records decisions in the Dapr state store configured for the
-// transactional outbox, so that storing a decision and publishing
-// case-decided happen in one transaction.
-package outbox
+// Package daprstate records decisions in the Dapr state store configured for
+// the transactional outbox (Dapr's own), so that storing a decision there and
+// publishing case-decided happen in one state transaction. The report
+// database's outbox (kit/outbox) hands each decision over to it.
+package daprstate
 
 import (
 	"context"
