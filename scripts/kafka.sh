@@ -15,7 +15,7 @@ case $PROFILE in
   test-b) KAFKA_PORT=37092 ;;
   obs) KAFKA_PORT=20092 ;;
   api) KAFKA_PORT=31192 ;;
-  *) die "no Kafka ports for profile $PROFILE" ;;
+  *) KAFKA_PORT=$((CONTROL_HEALTHZ_BASE + 22)) ;;   # brokers +22..+24, reserved by reserve_ports
 esac
 KAFKA_BROKERS=3
 # Every topic the platform uses, created up front as on a production cluster

@@ -119,7 +119,7 @@ reserve_ports() {
   local f=/proc/sys/net/ipv4/ip_local_reserved_ports list b
   [ -w "$f" ] || return 0
   list="$PG_PORT,$REDIS_PORT,$PLACEMENT_PORT,$SCHEDULER_PORT,$ETCD_CLIENT_PORT,$ETCD_PEER_PORT"
-  list+=",$CONTROL_HEALTHZ_BASE-$((CONTROL_HEALTHZ_BASE + 19))"
+  list+=",$CONTROL_HEALTHZ_BASE-$((CONTROL_HEALTHZ_BASE + 39))"
   for b in $APP_PORT_BASE $SIDECAR_HTTP_BASE $SIDECAR_GRPC_BASE $SIDECAR_METRICS_BASE $SIDECAR_INTERNAL_BASE; do
     list+=",$((b + 1))-$((b + 20))"
   done
