@@ -19,10 +19,8 @@ case $PROFILE in
 esac
 KAFKA_BROKERS=3
 # Every topic the platform uses, created up front as on a production cluster
-# (automatic creation is off). defaultreportcase-decidedoutbox is Dapr's internal
-# outbox topic, <namespace><app-id><outboxPublishTopic>outbox; the namespace
-# is "default" outside Kubernetes.
-KAFKA_TOPICS="reports:6,reports-dead-letter:1,case-decided:3,defaultreportcase-decidedoutbox:3,dead-letter:1,user-activity:3,task-assigned:3,juror-reminded:3"
+# (automatic creation is off).
+KAFKA_TOPICS="reports:6,reports-dead-letter:1,case-decided:3,dead-letter:1,user-activity:3,task-assigned:3,juror-reminded:3"
 # The broker's message.max.bytes: the component's maxMessageBytes (4 MiB)
 # plus room for the record batch's own bytes.
 KAFKA_MAX_MESSAGE_BYTES=$(((4 << 20) + (64 << 10)))

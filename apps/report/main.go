@@ -20,7 +20,6 @@ import (
 	"github.com/govern/kit/outbox"
 	"github.com/govern/kit/service"
 	"github.com/govern/report/adapters/daprpubsub"
-	"github.com/govern/report/adapters/daprstate"
 	"github.com/govern/report/adapters/postgres"
 	"github.com/govern/report/adapters/reviewer"
 	"github.com/govern/report/app"
@@ -45,7 +44,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 		Repo:      postgres.New(db),
 		Rounds:    engine,
 		Reviewer:  reviewer.Client{Sidecar: sidecar, AppID: config.String("REVIEWER_APP_ID", "reviewer")},
-		Publisher: daprstate.Publisher{Sidecar: sidecar, Store: config.String("STATE_STORE", "statestore")},
+		Publisher: pubsub,
 		Notifier:  pubsub,
 		Effects:   relay,
 		Policies:  app.NewPolicyCache(),

@@ -421,7 +421,7 @@ func streamIDLess(a, b string) bool {
 }
 
 // explainUncredited prints, for each case with a voter never credited, where
-// its decision got to: the Dapr outbox's record, the reviewer (which
+// its decision got to: its publication in the report outbox, the reviewer (which
 // consumes the same topic in its own group) and the reward ledger; and every
 // log line that names the case.
 func (c *checker) explainUncredited(missing []juror) {
@@ -440,8 +440,11 @@ func (c *checker) explainUncredited(missing []juror) {
 		var status string
 		var decidedAt *time.Time
 		_ = c.report.QueryRow(ctx, `SELECT status, decided_at FROM cases WHERE id = $1`, id).Scan(&status, &decidedAt)
-		var record, reviewer bool
-		_ = c.dapr.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM state WHERE key = $1 OR key LIKE '%||' || $1)`, "decision-"+id).Scan(&record)
+		var published, reviewer bool
+		var pending string
+		_ = c.report.QueryRow(ctx, `SELECT decision_published_at IS NOT NULL FROM cases WHERE id = $1`, id).Scan(&published)
+		_ = c.report.QueryRow(ctx, `SELECT coalesce(string_agg(attempts || ' attempts, ' || last_error, '; '), 'none')
+			FROM outbox WHERE dedup_key = $1`, "decision:"+id).Scan(&pending)
 		_ = c.reviewer.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM decided_cases WHERE case_id = $1)`, id).Scan(&reviewer)
 		var credited int
 		_ = c.reward.QueryRow(ctx, `SELECT count(*) FROM ledger_entries WHERE case_id = $1`, id).Scan(&credited)
@@ -449,32 +452,29 @@ func (c *checker) explainUncredited(missing []juror) {
 		if decidedAt != nil {
 			at = decidedAt.UTC().Format(time.RFC3339Nano)
 		}
-		fmt.Printf("UNCREDITED case %s (%s at %s): voters %s; outbox record stored %t; reviewer got case-decided %t; reward credits for the case %d\n",
-			id, status, at, strings.Join(byCase[id], ", "), record, reviewer, credited)
+		fmt.Printf("UNCREDITED case %s (%s at %s): voters %s; decision published %t (outbox row: %s); reviewer got case-decided %t; reward credits for the case %d\n",
+			id, status, at, strings.Join(byCase[id], ", "), published, pending, reviewer, credited)
 		for _, line := range c.logLines(id, 12) {
 			fmt.Println("    " + line)
 		}
 	}
 }
 
-// outboxLeftovers prints the Dapr outbox's markers still in the state store:
-// each is an internal outbox message whose final publish was never
-// completed (the marker is deleted after it), so a decision that may never
-// have reached case-decided; and the sidecar's own complaints about it.
+// outboxLeftovers prints the report outbox's effects not carried out (or
+// set aside as dead): after the settle, every one of them is a promise
+// still unkept.
 func (c *checker) outboxLeftovers() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	keys, err := column(ctx, c.dapr, `SELECT key || ' (written ' || to_char(created_at, 'HH24:MI:SS.MS') || ')' FROM state WHERE key ~ '(^|[|][|])outbox-' ORDER BY created_at`)
+	rows, err := column(ctx, c.report, `SELECT kind || ' ' || dedup_key || ' (attempts ' || attempts || ', dead ' ||
+		(dead_at IS NOT NULL) || '): ' || last_error FROM outbox ORDER BY created_at`)
 	if err != nil {
-		fmt.Printf("outbox markers: unreadable: %v\n", err)
+		fmt.Printf("report outbox: unreadable: %v\n", err)
 		return
 	}
-	fmt.Printf("outbox markers left in the state store: %d\n", len(keys))
-	for _, k := range keys {
-		fmt.Println("    " + k)
-	}
-	for _, line := range c.grepLog("report-dapr.log", "failed to publish outbox topic", 10) {
-		fmt.Println("    report-dapr: " + line)
+	fmt.Printf("report outbox effects left: %d\n", len(rows))
+	for _, r := range rows {
+		fmt.Println("    " + r)
 	}
 }
 

@@ -6,12 +6,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/govern/kit/daprx"
 	"github.com/govern/tests/platform"
 )
 
@@ -172,58 +167,13 @@ func decision(caseID, juror string) map[string]any {
 	}
 }
 
-// The path found for item 15: Dapr's transactional outbox publishes an
-// internal message before it commits the state transaction; its sidecar's
-// handler then looks the state up, and gives up after about nine seconds of
-// failed look-ups. The Redis component (components-contrib v1.18.0)
-// acknowledges a message whose handler returned an error unless the
-// handler's context had expired, so a decision whose state store was
-// unreachable for those nine seconds is never published: the case row says
-// decided, and nobody is credited. The probe stores a decision through the
-// outbox, kills PostgreSQL at once, keeps it down for a while, and waits for
-// the credit.
-func TestOutboxDecisionSurvivesStateStoreOutage(t *testing.T) {
-	testOutboxDecisionSurvivesOutage(t, 15*time.Second)
-}
-
-// The same with PostgreSQL down for longer than one look-up may wait (the
-// state store's 20 s timeout) plus the handler's retries.
-func TestOutboxDecisionSurvivesLongStateStoreOutage(t *testing.T) {
-	testOutboxDecisionSurvivesOutage(t, 45*time.Second)
-}
-
-func testOutboxDecisionSurvivesOutage(t *testing.T, outage time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	store := func(caseID, juror string) {
-		t.Helper()
-		if err := plat.Sidecar("report").Transact(ctx, "statestore", daprx.Upsert{Key: "decision-" + caseID, Value: decision(caseID, juror)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A first decision, with everything up, shows the outbox works and is
-	// idle, so the next internal message is handled at once.
-	warm := fmt.Sprintf("probe-outbox-warm-%d", time.Now().UnixNano())
-	store(warm, "probe-juror-"+warm)
-	if !credited(ctx, t, warm, "probe-juror-"+warm, 60*time.Second) {
-		t.Fatal("the outbox did not deliver a decision with every process up")
-	}
-	caseID := fmt.Sprintf("probe-outbox-%d", time.Now().UnixNano())
-	juror := "probe-juror-" + caseID
-	store(caseID, juror)
-	// The handler waits a second before its first look-up: PostgreSQL is
-	// gone by then.
-	time.Sleep(300 * time.Millisecond)
-	if err := plat.KillInfra(platform.Postgres); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(outage)
-	restart(t, platform.Postgres)
-	if !credited(ctx, t, caseID, juror, 90*time.Second) {
-		t.Fatalf("decision %s was stored through the outbox (2xx) but never published: %s was not credited within 90 s of PostgreSQL's return",
-			caseID, juror)
-	}
-}
+// Suspect (c), the decision's two writes, and the path found for item 15,
+// Dapr 1.18.1's transactional outbox (its handler spins forever on a message
+// whose transaction failed, and ten such messages stop the sidecar): the
+// report service no longer uses Dapr's outbox. A decision and the promise to
+// publish it commit in one report-database transaction (kit/outbox), and
+// the relay publishes it; tests/e2e (TestDecisionIsPublishedAfterTheRoundDies
+// BetweenTheTwoWrites) and tests/integration (the relay) prove that path.
 
 // Suspect (b), a consumer that acknowledges before its commit: a
 // case-decided message is delivered while the reward database hangs
@@ -284,82 +234,4 @@ func TestCaseDecidedSurvivesConsumerKilledBeforeCommit(t *testing.T) {
 	if !recorded {
 		t.Fatalf("case-decided %s never reached the reviewer's database", caseID)
 	}
-}
-
-// orphan stores a decision through the outbox in a transaction that fails
-// (an etag that no stored record has): Dapr publishes the internal outbox
-// message before it runs the transaction, so the message is left without its
-// marker state, as when the state store or the sidecar dies at the commit.
-func orphan(ctx context.Context, t *testing.T, caseID string) {
-	t.Helper()
-	body := map[string]any{"operations": []map[string]any{{
-		"operation": "upsert",
-		"request": map[string]any{
-			"key": "decision-" + caseID, "value": decision(caseID, "probe-juror-"+caseID),
-			"etag":     "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d",
-			"metadata": map[string]string{"contentType": "application/json"},
-		},
-	}}}
-	data, _ := json.Marshal(body)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, plat.SidecarURL("report")+"/v1.0/state/statestore/transaction", bytes.NewReader(data))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("dapr-api-token", plat.DaprToken("report"))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 == 2 {
-		t.Fatalf("the transaction with a wrong etag succeeded: %s", msg)
-	}
-}
-
-// The path found for item 15. Dapr v1.18.1's outbox handler retries its
-// look-up of the marker state with a back-off built without its Stop value
-// (pkg/runtime/pubsub/outbox.go): once the ten seconds are over, the back-off
-// answers "retry in 0 s" instead of "stop", so a look-up that keeps failing
-// spins forever on the Redis component's worker, at full CPU, and never
-// acknowledges. A message whose marker never arrives (an orphan) or whose
-// context expired (processingTimeout) takes one worker for good; after ten
-// (the component's concurrency) the report sidecar consumes nothing: no
-// decision is published (stored cases, nobody credited, tasks left open)
-// and no report from the topic is filed. The probe makes ten orphans, waits
-// until their look-ups ran out of time, and stores one good decision.
-func TestOutboxDeliversAfterOrphanedMessages(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	base := fmt.Sprintf("probe-orphan-%d", time.Now().UnixNano())
-	for i := range 10 {
-		orphan(ctx, t, fmt.Sprintf("%s-%d", base, i))
-	}
-	time.Sleep(15 * time.Second)
-	caseID := base + "-good"
-	juror := "probe-juror-" + caseID
-	if err := plat.Sidecar("report").Transact(ctx, "statestore", daprx.Upsert{Key: "decision-" + caseID, Value: decision(caseID, juror)}); err != nil {
-		t.Fatal(err)
-	}
-	if !credited(ctx, t, caseID, juror, 60*time.Second) {
-		t.Fatalf("decision %s was stored through the outbox after ten orphaned outbox messages and never published within 60 s (report sidecar CPU: %s)",
-			caseID, cpuOf("report-dapr"))
-	}
-}
-
-// cpuOf is a process's CPU time so far (user+system, clock ticks), to show
-// a spinning sidecar.
-func cpuOf(name string) string {
-	pid, err := plat.PID(name)
-	if err != nil {
-		return err.Error()
-	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return err.Error()
-	}
-	_, rest, _ := strings.Cut(string(data), ") ")
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return "unknown"
-	}
-	return fmt.Sprintf("utime %s, stime %s ticks", f[11], f[12])
 }

@@ -412,21 +412,25 @@ func drawnJury(t *testing.T, ctx context.Context, caseID string, pool []string, 
 	return jury
 }
 
-// checkDecisionsCrossedKafka: each decision went through Dapr's internal
-// outbox topic and then case-decided, both on Kafka.
+// checkDecisionsCrossedKafka: each decision was published on case-decided
+// (by the report service's outbox relay), keyed by its case.
 func checkDecisionsCrossedKafka(t *testing.T, ctx context.Context, cases []string) {
 	t.Helper()
-	for _, topic := range []string{"defaultreportcase-decidedoutbox", "case-decided"} {
-		eventually(t, "every decision on "+topic, 30*time.Second, func() (bool, string) {
-			records := readTopic(t, ctx, topic)
-			for _, c := range cases {
-				if len(recordsMentioning(records, c)) == 0 {
-					return false, c + " missing"
+	eventually(t, "every decision on case-decided", 30*time.Second, func() (bool, string) {
+		records := readTopic(t, ctx, "case-decided")
+		for _, c := range cases {
+			found := recordsMentioning(records, c)
+			if len(found) == 0 {
+				return false, c + " missing"
+			}
+			for _, r := range found {
+				if string(r.Key) != c {
+					t.Fatalf("decision of %s keyed %q, want the case id", c, r.Key)
 				}
 			}
-			return true, ""
-		})
-	}
+		}
+		return true, ""
+	})
 }
 
 // checkCreditedOnce: once both consumers of case-decided have caught up,

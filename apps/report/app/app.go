@@ -241,8 +241,9 @@ type Reviewer interface {
 	CloseTask(ctx context.Context, caseID, jurorID, reason string) error
 }
 
-// DecisionPublisher writes a decision to the Dapr state store with the
-// transactional outbox, which publishes case-decided.
+// DecisionPublisher publishes case-decided. It is only ever called by the
+// outbox relay: the decision and the promise to publish it commit together
+// in the report database (kit/outbox), so a publication is never lost.
 type DecisionPublisher interface {
 	PublishDecision(ctx context.Context, d Decision) error
 }

@@ -25,9 +25,8 @@ const (
 	EffectCloseTask = "report.close-task"
 	// EffectRemind publishes juror-reminded.
 	EffectRemind = "report.remind"
-	// EffectPublishDecision writes a closed case's decision to the Dapr
-	// state store with the transactional outbox, which publishes
-	// case-decided; it then marks the decision published.
+	// EffectPublishDecision publishes a closed case's decision on
+	// case-decided (keyed by case), then marks it published.
 	EffectPublishDecision = "report.publish-decision"
 )
 
