@@ -69,7 +69,7 @@ func TestRepairRestartsLostRoundsAndRepublishesDecisions(t *testing.T) {
 
 	// A closed case whose publication was lost (as before the outbox).
 	waitDrained(t, "case-decided")
-	before := messagesMentioning(t, "case-decided", rc.CaseID)
+	before := messagesMentioning(t, "case-decided", `"case_id":"`+rc.CaseID+`"`)
 	db := reportDB(t, ctx)
 	if _, err := db.Exec(ctx, `UPDATE cases SET decision_published_at = NULL WHERE id = $1`, rc.CaseID); err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func TestRepairRestartsLostRoundsAndRepublishesDecisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "decision published again", 30*time.Second, func() (bool, string) {
-		n := messagesMentioning(t, "case-decided", rc.CaseID)
+		n := messagesMentioning(t, "case-decided", `"case_id":"`+rc.CaseID+`"`)
 		return n > before, fmt.Sprintf("%d messages", n)
 	})
 	eventually(t, "published marker", 10*time.Second, func() (bool, string) {

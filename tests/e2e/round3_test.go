@@ -204,10 +204,10 @@ func TestRacingFinalVotesDecideOnce(t *testing.T) {
 		t.Fatalf("case %v with %d accepted racing votes", c, accepted)
 	}
 	eventually(t, "case-decided published", 20*time.Second, func() (bool, string) {
-		return messagesMentioning(t, "case-decided", rc.CaseID) > 0, "not yet on the stream"
+		return messagesMentioning(t, "case-decided", `"case_id":"`+rc.CaseID+`"`) > 0, "not yet on the stream"
 	})
 	waitDrained(t, "case-decided")
-	if n := messagesMentioning(t, "case-decided", rc.CaseID); n != 1 {
+	if n := messagesMentioning(t, "case-decided", `"case_id":"`+rc.CaseID+`"`); n != 1 {
 		t.Fatalf("%d case-decided messages for the case, want 1", n)
 	}
 }
