@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/govern/reviewer/app"
 	"github.com/govern/reviewer/domain"
@@ -21,6 +23,14 @@ const (
 	firstRoundKeys = 8 // per seat
 	maxSampledKeys = 4096
 )
+
+// choices counts how jurors were chosen: "sampled" by random keys, or
+// "listed" by reading every eligible juror. Listing a large pool is the slow
+// path: it means keys are far sparser than eligible jurors.
+var choices = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "govern_reviewer_jury_choices_total",
+	Help: "Jury choices (a draw makes one per attempt to lock its jurors), by method: sampled by key, or listed whole.",
+}, []string{"method"})
 
 // DrawJury implements app.Repository.
 //
@@ -226,6 +236,7 @@ func choose(ctx context.Context, tx pgx.Tx, f filter, size int) ([]string, error
 				return nil, err
 			}
 			if kept = domain.AcceptInOrder(keys, eligible, kept, size); len(kept) == size {
+				choices.WithLabelValues("sampled").Inc()
 				return kept, nil
 			}
 			sampled += batch
@@ -235,6 +246,7 @@ func choose(ctx context.Context, tx pgx.Tx, f filter, size int) ([]string, error
 	if err != nil {
 		return nil, err
 	}
+	choices.WithLabelValues("listed").Inc()
 	return domain.SelectJury(all, nil, size, f.sel.Rand)
 }
 
