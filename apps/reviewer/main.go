@@ -17,6 +17,7 @@ import (
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/liveconfig"
+	"github.com/govern/kit/outbox"
 	"github.com/govern/kit/service"
 	"github.com/govern/reviewer/adapters/daprpubsub"
 	"github.com/govern/reviewer/adapters/postgres"
@@ -30,7 +31,9 @@ func main() {
 
 func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool.Pool) error {
 	sidecar := daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken)
-	svc := app.New(postgres.New(pool), daprpubsub.New(sidecar, cfg.PubSub), log)
+	relay := &outbox.Relay{DB: pool, Log: log, Service: "reviewer"}
+	svc := app.New(postgres.New(pool), daprpubsub.New(sidecar, cfg.PubSub), log, relay.Wake)
+	relay.Handle(app.OutboxTaskAssigned, svc.Announce)
 	if err := svc.ReloadSettings(ctx); err != nil {
 		return err
 	}
@@ -48,6 +51,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool
 	settings.Register(engine)
 
 	go settings.Run(ctx)
+	go relay.Run(ctx)
 	go postgres.ListenTasks(ctx, cfg.DatabaseURL, log, svc.TaskCreated)
 	go svc.RunAdjustment(ctx, config.Duration("ADJUSTMENT_TICK", time.Second))
 	return httpx.Serve(ctx, log, cfg.HTTPAddr, engine)

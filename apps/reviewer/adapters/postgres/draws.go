@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/govern/kit/outbox"
 	"github.com/govern/reviewer/app"
 	"github.com/govern/reviewer/domain"
 )
@@ -112,7 +113,7 @@ func (r *Repository) drawJury(ctx context.Context, req domain.DrawRequest, sel a
 			return fmt.Errorf("count assigned: %w", err)
 		}
 		d, created = domain.Draw{DrawID: req.DrawID, CaseID: req.CaseID, Jurors: jurors}, true
-		return nil
+		return outbox.Enqueue(ctx, tx, app.OutboxTaskAssigned, app.OutboxTaskAssigned+"/"+req.DrawID, app.AnnouncementFor(d, req))
 	})
 	return d, created, err
 }
