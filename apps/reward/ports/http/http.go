@@ -118,7 +118,10 @@ func encodeCursor(lastSKU string) string { return httpx.EncodeCursor(lastSKU) }
 
 func decodeCursor(s string) (string, error) {
 	var sku string
-	_, err := httpx.DecodeCursor(s, &sku)
+	ok, err := httpx.DecodeCursor(s, &sku)
+	if err == nil && ok && domain.ValidateSKU(sku) != nil {
+		err = httpx.BadRequest("cursor is not one this service issued")
+	}
 	return sku, err
 }
 
