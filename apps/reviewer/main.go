@@ -34,6 +34,8 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool
 	relay := &outbox.Relay{DB: pool, Log: log, Service: "reviewer"}
 	svc := app.New(postgres.New(pool), daprpubsub.New(sidecar, cfg.PubSub), log, relay.Wake)
 	relay.Handle(app.OutboxTaskAssigned, svc.Announce)
+	svc.Tasks = app.NewTaskHub(config.Int("STREAMS_PER_USER", app.DefaultStreamsPerUser),
+		config.Int("STREAMS_PER_REPLICA", app.DefaultStreamsPerReplica))
 	if err := svc.ReloadSettings(ctx); err != nil {
 		return err
 	}
@@ -52,6 +54,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool
 
 	go settings.Run(ctx)
 	go relay.Run(ctx)
+	go func() { <-ctx.Done(); svc.Tasks.Close() }() // streams end before the HTTP drain
 	go postgres.ListenTasks(ctx, cfg.DatabaseURL, log, svc.TaskCreated)
 	go svc.RunAdjustment(ctx, config.Duration("ADJUSTMENT_TICK", time.Second))
 	return httpx.Serve(ctx, log, cfg.HTTPAddr, engine)

@@ -103,11 +103,12 @@ type Service struct {
 }
 
 // New returns the service with the real clock, a cryptographically seeded
-// random source per draw, default settings and no stream subscribers.
-// wakeOutbox is called after each commit that enqueued an outbox effect.
+// random source per draw, default settings and no stream subscribers (with
+// the default stream caps). wakeOutbox is called after each commit that
+// enqueued an outbox effect.
 func New(repo Repository, pub Publisher, log *slog.Logger, wakeOutbox func()) *Service {
 	return &Service{repo: repo, pub: pub, log: log, now: time.Now, newRand: seededRand, wake: wakeOutbox,
-		Settings: NewSettings(), Tasks: NewTaskHub()}
+		Settings: NewSettings(), Tasks: NewTaskHub(DefaultStreamsPerUser, DefaultStreamsPerReplica)}
 }
 
 func seededRand() *rand.Rand {
