@@ -27,6 +27,9 @@ var (
 	ErrInvalidIdempotencyKey = errors.New("invalid idempotency key")
 	ErrUnknownSKU            = errors.New("unknown sku")
 	ErrSKUExists             = errors.New("sku already exists")
+	// ErrIdempotencyKeyReused means the caller used the key before for
+	// another request (another sku or quantity).
+	ErrIdempotencyKeyReused = errors.New("idempotency key already used for another request")
 )
 
 // ReasonRedemption debits the points a redemption cost; its entry carries the

@@ -49,6 +49,8 @@ func mapError(err error) *httpx.Error {
 		return &httpx.Error{Status: nethttp.StatusNotFound, Code: "unknown_sku", Message: "no item with this sku"}
 	case errors.Is(err, domain.ErrSKUExists):
 		return httpx.Conflict("sku_exists", "an item with this sku is already listed")
+	case errors.Is(err, domain.ErrIdempotencyKeyReused):
+		return httpx.Conflict("idempotency_key_reused", "this Idempotency-Key was used for another request")
 	}
 	return nil
 }
