@@ -17,11 +17,13 @@ import (
 )
 
 // Selection tuning. Pools up to smallPool jurors (by key) are listed whole;
-// larger ones are sampled by random keys, in rounds of growing size, and
-// listed whole only when sampling finds too few eligible jurors.
+// larger ones are sampled by random keys, in rounds four times larger each
+// (the first, three keys a seat, fills a jury from a mostly eligible pool in
+// one query), and listed whole only when maxSampledKeys keys found too few
+// eligible jurors: fewer than about one in a thousand keys.
 const (
 	smallPool      = 2000
-	firstRoundKeys = 8 // per seat
+	firstRoundKeys = 3 // per seat
 	maxSampledKeys = 4096
 )
 
@@ -261,7 +263,7 @@ func (f filter) args(extra any) []any {
 func choose(ctx context.Context, tx pgx.Tx, f filter, size int, maxKey int64) ([]string, error) {
 	if maxKey > smallPool {
 		var kept []string
-		for batch, sampled := firstRoundKeys*size, 0; sampled+batch <= maxSampledKeys; batch *= 4 {
+		for batch, sampled := firstRoundKeys*size, 0; sampled < maxSampledKeys; batch = min(4*batch, maxSampledKeys-sampled) {
 			keys := domain.RandomKeys(f.sel.Rand, batch, maxKey)
 			eligible, err := eligibleByKey(ctx, tx, f, keys)
 			if err != nil {
