@@ -123,6 +123,9 @@ func (c StateChange) Validate() error {
 	if err := text.Free("reason", c.Reason, MaxReasonLen, false); err != nil {
 		return checked(err)
 	}
+	if err := text.ID("actor", c.Actor); err != nil { // the token's subject, stored with the transition
+		return checked(err)
+	}
 	if !c.ByOps && c.To != JurorActive && c.To != JurorPaused {
 		return invalid("a user may only set their own state to active or paused")
 	}

@@ -92,3 +92,13 @@ func TestStateReasonIsFreeTextWithoutControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+func TestStateChangeActorIsAUserID(t *testing.T) {
+	t.Parallel()
+	for actor, ok := range map[string]bool{"ops-lead": true, "": false, "ops\x00": false, " ops": false} {
+		c := domain.StateChange{UserID: "u", To: domain.JurorPaused, Actor: actor, ByOps: true}
+		if err := c.Validate(); (err == nil) != ok {
+			t.Errorf("actor %q: %v, want ok=%v", actor, err, ok)
+		}
+	}
+}
