@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole platform, foreground) and `make test`.
-.PHONY: run stop test bench token walkthrough unit manifests release images
+.PHONY: run stop test bench chaos token walkthrough unit manifests release images sim logs
 
 run: ## install what is missing, build, start everything, run in the foreground
 	@bash scripts/run.sh
@@ -13,8 +13,14 @@ test: ## the same set-up on its own ports and data; unit and end-to-end tests
 bench: ## end-to-end benchmarks on the test profile (not part of make test)
 	@bash scripts/test.sh bench
 
+sim: ## verdict simulator over the pure domain, one line per policy and scenario: make sim [SEED=1] [CASES=20000]
+	@cd tools/sim && GOWORK=off go run . -seed "$(or $(SEED),1)" -cases "$(or $(CASES),20000)"
+
 unit: ## domain and handler unit tests only (no infrastructure)
 	@go test ./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/...
+
+chaos: ## kill -9 / pause every kind of process under load, then check nothing was lost: make chaos [SEEDS="1 2 3"] [DURATION=5m]
+	@bash scripts/chaos.sh
 
 token: ## print a bearer token: make -s token SUB=alice [ROLES=ops]
 	@test -x .local/bin/token || go build -o .local/bin/token ./apps/kit/cmd/token
@@ -31,3 +37,12 @@ manifests: ## render every overlay, dry-run it on a real kube-apiserver, drive t
 
 release: ## move prod traffic: make release ARGS="canary 10" | promote | rollback | "switch blue" [APP=report]
 	@APP="$(APP)" bash scripts/kube.sh release $(ARGS)
+
+# Only what is given on the command line filters: USER and friends may also
+# be set in the environment (USER always is).
+logarg = $(if $(filter command line,$(origin $(1))),-$(2) '$($(1))')
+logs: ## search the running platform's logs: make logs CASE=<id> | REPORT= | USER= | SERVICE= LEVEL= SINCE= UNTIL= TRACE= [PROFILE=test]
+	@mkdir -p .local/bin && (cd tools/logs && GOWORK=off go build -o ../../.local/bin/logs .)
+	@.local/bin/logs -root . -profile '$(or $(PROFILE),run)' $(call logarg,CASE,case) $(call logarg,REPORT,report) \
+		$(call logarg,USER,user) $(call logarg,SERVICE,service) $(call logarg,LEVEL,level) $(call logarg,SINCE,since) \
+		$(call logarg,UNTIL,until) $(call logarg,TRACE,trace)

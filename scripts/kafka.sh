@@ -13,14 +13,14 @@ case $PROFILE in
   test) KAFKA_PORT=17092 ;;
   test-a) KAFKA_PORT=27092 ;;
   test-b) KAFKA_PORT=37092 ;;
-  *) die "no Kafka ports for profile $PROFILE" ;;
+  obs) KAFKA_PORT=20092 ;;
+  api) KAFKA_PORT=31192 ;;
+  *) KAFKA_PORT=$((CONTROL_HEALTHZ_BASE + 22)) ;;   # brokers +22..+24, reserved by reserve_ports
 esac
 KAFKA_BROKERS=3
 # Every topic the platform uses, created up front as on a production cluster
-# (automatic creation is off). defaultreportcase-decidedoutbox is Dapr's internal
-# outbox topic, <namespace><app-id><outboxPublishTopic>outbox; the namespace
-# is "default" outside Kubernetes.
-KAFKA_TOPICS="reports:6,reports-dead-letter:1,case-decided:3,defaultreportcase-decidedoutbox:3,dead-letter:1,user-activity:3,task-assigned:3,juror-reminded:3"
+# (automatic creation is off).
+KAFKA_TOPICS="reports:6,reports-dead-letter:1,case-decided:3,dead-letter:1,user-activity:3,task-assigned:3,juror-reminded:3"
 # The broker's message.max.bytes: the component's maxMessageBytes (4 MiB)
 # plus room for the record batch's own bytes.
 KAFKA_MAX_MESSAGE_BYTES=$(((4 << 20) + (64 << 10)))

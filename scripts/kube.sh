@@ -19,7 +19,10 @@ kube_profile() {
     test) KUBE_ETCD_PORT=23790; KUBE_API_PORT=16443 ;;
     test-a) KUBE_ETCD_PORT=33790; KUBE_API_PORT=26443 ;;
     test-b) KUBE_ETCD_PORT=43790; KUBE_API_PORT=36443 ;;
-    *) die "no kube ports for profile $PROFILE" ;;
+    obs) KUBE_ETCD_PORT=20790; KUBE_API_PORT=20443 ;;
+    api) KUBE_ETCD_PORT=31790; KUBE_API_PORT=31443 ;;
+    # Any other profile: beside its control-plane ports (reserved by reserve_ports).
+    *) KUBE_ETCD_PORT=$((CONTROL_HEALTHZ_BASE + 20)); KUBE_API_PORT=$((CONTROL_HEALTHZ_BASE + 21)) ;;
   esac
   KUBE_ETCD_PEER_PORT=$((KUBE_ETCD_PORT + 10))
   KUBE_DIR="$STATE/kube"

@@ -46,9 +46,43 @@ profile() {
       PG_PORT=61432; REDIS_PORT=61479; PLACEMENT_PORT=61005; SCHEDULER_PORT=61006
       ETCD_CLIENT_PORT=61379; ETCD_PEER_PORT=61380; CONTROL_HEALTHZ_BASE=61100
       APP_PORT_BASE=62080; SIDECAR_HTTP_BASE=63500; SIDECAR_GRPC_BASE=61000; SIDECAR_METRICS_BASE=62090; SIDECAR_INTERNAL_BASE=61200 ;;
+    # The chaos run (make chaos, scripts/chaos.sh): ports above the kernel's
+    # ephemeral range (32768-60999), so no outgoing connection of another
+    # suite can take one of them while a process is down between kill and restart.
+    chaos)
+      PG_PORT=64432; REDIS_PORT=64379; PLACEMENT_PORT=64005; SCHEDULER_PORT=64006
+      ETCD_CLIENT_PORT=64279; ETCD_PEER_PORT=64280; CONTROL_HEALTHZ_BASE=64100
+      APP_PORT_BASE=64080; SIDECAR_HTTP_BASE=64500; SIDECAR_GRPC_BASE=64600; SIDECAR_METRICS_BASE=64700; SIDECAR_INTERNAL_BASE=64800 ;;
+    # The chaos probes (scripts/chaos.sh chaos_probes), beside a chaos run.
+    chaos-probes)
+      PG_PORT=65432; REDIS_PORT=65379; PLACEMENT_PORT=65005; SCHEDULER_PORT=65006
+      ETCD_CLIENT_PORT=65279; ETCD_PEER_PORT=65280; CONTROL_HEALTHZ_BASE=65100
+      APP_PORT_BASE=65080; SIDECAR_HTTP_BASE=65180; SIDECAR_GRPC_BASE=65200; SIDECAR_METRICS_BASE=65220; SIDECAR_INTERNAL_BASE=65240 ;;
+    # Observability work (Jaeger, Prometheus, make logs) beside the others;
+    # below the ephemeral range, so nothing needs reserving.
+    obs)
+      PG_PORT=20432; REDIS_PORT=20379; PLACEMENT_PORT=20005; SCHEDULER_PORT=20006
+      ETCD_CLIENT_PORT=20179; ETCD_PEER_PORT=20180; CONTROL_HEALTHZ_BASE=20100
+      APP_PORT_BASE=20200; SIDECAR_HTTP_BASE=20300; SIDECAR_GRPC_BASE=20400; SIDECAR_METRICS_BASE=20500; SIDECAR_INTERNAL_BASE=20600 ;;
+    # The OpenAPI helper's suite: ports below the ephemeral range (32768-60999)
+    # and apart from every other profile's (31xxx).
+    api)
+      PG_PORT=31432; REDIS_PORT=31379; PLACEMENT_PORT=31005; SCHEDULER_PORT=31006
+      ETCD_CLIENT_PORT=31279; ETCD_PEER_PORT=31280; CONTROL_HEALTHZ_BASE=31110
+      APP_PORT_BASE=31080; SIDECAR_HTTP_BASE=31500; SIDECAR_GRPC_BASE=31200; SIDECAR_METRICS_BASE=31300; SIDECAR_INTERNAL_BASE=31400 ;;
     *) die "unknown profile $PROFILE" ;;
   esac
   # CONTROL_HEALTHZ_BASE..+4: placement healthz, metrics; scheduler healthz, metrics; placement raft.
+  # CONTROL_HEALTHZ_BASE+10..+15: Jaeger (OTLP gRPC, OTLP HTTP, query API,
+  # query gRPC, health) and Prometheus; make run keeps their usual ports.
+  if [ "$PROFILE" = run ]; then
+    OTLP_GRPC_PORT=4317; OTLP_HTTP_PORT=4318; JAEGER_QUERY_PORT=16686; JAEGER_QUERY_GRPC_PORT=16685
+    JAEGER_HEALTH_PORT=13133; PROMETHEUS_PORT=9090
+  else
+    local obs=$((CONTROL_HEALTHZ_BASE + 10))
+    OTLP_GRPC_PORT=$obs; OTLP_HTTP_PORT=$((obs + 1)); JAEGER_QUERY_PORT=$((obs + 2)); JAEGER_QUERY_GRPC_PORT=$((obs + 3))
+    JAEGER_HEALTH_PORT=$((obs + 4)); PROMETHEUS_PORT=$((obs + 5))
+  fi
   # App i (1 report, 2 reviewer, 3 reward) uses BASE+i for each of the app and sidecar ports.
   PG_URL_BASE="postgres://postgres@127.0.0.1:$PG_PORT"
   export GOVERN_PROFILE=$PROFILE GOVERN_STATE=$STATE GOVERN_BIN=$BIN GOVERN_ROOT=$ROOT
@@ -64,6 +98,8 @@ profile() {
   export GOVERN_SIDECAR_INTERNAL_BASE=$SIDECAR_INTERNAL_BASE
   export GOVERN_DAPR_CONFIG="$STATE/dapr-config.yaml"
   export DAPR_HOST_IP=127.0.0.1
+  export GOVERN_OTLP_ENDPOINT="127.0.0.1:$OTLP_GRPC_PORT" GOVERN_JAEGER_URL="http://127.0.0.1:$JAEGER_QUERY_PORT"
+  export GOVERN_PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT"
   # Tokens between each app and its sidecar, generated per checkout and
   # profile (make_secrets). The app API token (sidecar -> app) is on
   # everywhere. The Dapr API token (app -> sidecar) is on in the test
@@ -83,7 +119,7 @@ reserve_ports() {
   local f=/proc/sys/net/ipv4/ip_local_reserved_ports list b
   [ -w "$f" ] || return 0
   list="$PG_PORT,$REDIS_PORT,$PLACEMENT_PORT,$SCHEDULER_PORT,$ETCD_CLIENT_PORT,$ETCD_PEER_PORT"
-  list+=",$CONTROL_HEALTHZ_BASE-$((CONTROL_HEALTHZ_BASE + 9))"
+  list+=",$CONTROL_HEALTHZ_BASE-$((CONTROL_HEALTHZ_BASE + 39))"
   for b in $APP_PORT_BASE $SIDECAR_HTTP_BASE $SIDECAR_GRPC_BASE $SIDECAR_METRICS_BASE $SIDECAR_INTERNAL_BASE; do
     list+=",$((b + 1))-$((b + 20))"
   done
@@ -236,11 +272,20 @@ create_databases() {
   info "databases report, reviewer, reward, dapr_state exist"
 }
 
+# start_redis runs the pub/sub broker. Durability: every write is in the
+# append-only file and fsynced before Redis answers (appendfsync always), so a
+# publish or an acknowledgement that got its reply survives kill -9 and a
+# machine crash; with everysec, Redis may answer before writing when an fsync
+# is slow and lose up to two seconds of stream entries, Dapr's internal outbox
+# topic included. Bound: memory, never trimming (components/pubsub.yaml sets no
+# maxLenApprox): past maxmemory, noeviction refuses new entries (publishers see
+# an error and retry) instead of evicting or trimming anything unread.
 start_redis() {
   mkdir -p "$STATE/redis" "$STATE/logs"
   running "$STATE/redis.pid" && return 0
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE/redis" --daemonize yes \
-    --pidfile "$STATE/redis.pid" --logfile "$STATE/logs/redis.log" --appendonly yes --save '' --protected-mode yes
+    --pidfile "$STATE/redis.pid" --logfile "$STATE/logs/redis.log" --save '' --protected-mode yes \
+    --appendonly yes --appendfsync always --maxmemory 1gb --maxmemory-policy noeviction
   wait_port "$REDIS_PORT" Redis
   info "Redis on 127.0.0.1:$REDIS_PORT"
 }
@@ -250,7 +295,7 @@ start_bg() {
   local name=$1; shift
   mkdir -p "$STATE/logs"
   running "$STATE/$name.pid" && return 0
-  nohup "$@" >"$STATE/logs/$name.log" 2>&1 &
+  nohup "$@" >>"$STATE/logs/$name.log" 2>&1 &
   echo $! >"$STATE/$name.pid"
 }
 
@@ -271,9 +316,10 @@ start_control_plane() {
 }
 
 # render_config writes the Dapr Configuration with this profile's SQLite
-# name-resolution file (the one value that differs between profiles).
+# name-resolution file and OTLP endpoint (the values that differ between profiles).
 render_config() {
-  sed "s|@NAME_RESOLUTION_DB@|$STATE/nameresolution.db|" "$ROOT/dapr-config/config.yaml" >"$GOVERN_DAPR_CONFIG"
+  sed -e "s|@NAME_RESOLUTION_DB@|$STATE/nameresolution.db|" -e "s|@OTLP_ENDPOINT@|$GOVERN_OTLP_ENDPOINT|" \
+    "$ROOT/dapr-config/config.yaml" >"$GOVERN_DAPR_CONFIG"
 }
 
 infra_up() {
@@ -317,7 +363,7 @@ stop_group() {
 
 infra_down() {
   stop_group "$STATE/apps.pid"
-  for name in scheduler placement; do stop_pidfile "$STATE/$name.pid"; done
+  for name in scheduler placement jaeger prometheus; do stop_pidfile "$STATE/$name.pid"; done
   if running "$STATE/redis.pid"; then
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || stop_pidfile "$STATE/redis.pid"
   fi

@@ -21,6 +21,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 infra_up
+source "$ROOT/scripts/observability.sh" && obs_up jaeger prometheus
 
 step "Applying database migrations"
 for app in report reviewer reward; do
@@ -52,7 +53,10 @@ cat <<BANNER
     reward    http://127.0.0.1:8083   sidecar http://127.0.0.1:3503
     PostgreSQL 127.0.0.1:$PG_PORT (user postgres)   Redis 127.0.0.1:$REDIS_PORT
     placement 127.0.0.1:$PLACEMENT_PORT   scheduler 127.0.0.1:$SCHEDULER_PORT
+    Jaeger    query API $GOVERN_JAEGER_URL/api/services   OTLP 127.0.0.1:$OTLP_GRPC_PORT (gRPC), :$OTLP_HTTP_PORT (HTTP)
+    Prometheus $GOVERN_PROMETHEUS_URL/graph (rules and alerts: /alerts)
   Logs: .local/run/logs/ (apps.log: apps; daprd logs under apps/*/.dapr/logs/)
+    search them: make logs CASE=<id> | REPORT=<id> | USER=<id> | SERVICE=reward LEVEL=warn SINCE=10m
   Try it: the walkthrough in README.md ("Walkthrough"), or in another shell:
     make walkthrough
   Stop: Ctrl-C here, or \`make stop\` from this checkout.

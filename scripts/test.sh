@@ -14,6 +14,7 @@ trap 'step "Stopping test infrastructure"; infra_down' EXIT
 infra_down   # leftovers of an interrupted earlier run
 rm -rf "$STATE"   # every test run starts from empty databases
 infra_up
+source "$ROOT/scripts/observability.sh" && obs_up jaeger   # traces of the e2e rounds
 
 cd "$ROOT"
 MODULES="./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/..."
@@ -28,11 +29,14 @@ fi
 step "Unit tests"
 # shellcheck disable=SC2086
 go test -count=1 -race $MODULES
+step "Simulator: property tests of the verdict domain and a short seeded run"
+(cd "$ROOT/tools/sim" && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./...)
 step "Formatting and go vet"
 unformatted=$(gofmt -l apps tests tools)
 [ -z "$unformatted" ] || die "not gofmt-formatted: $unformatted"
 # shellcheck disable=SC2086
 go vet $MODULES ./tests/...
+observability_tests   # promtool rule tests, dashboards and rules against the metric names
 source "$ROOT/scripts/kube.sh" && manifest_tests   # manifests on a real kube-apiserver; images
 step "End-to-end tests (logs in .local/test/logs)"
 # shellcheck disable=SC2046

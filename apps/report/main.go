@@ -16,9 +16,10 @@ import (
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/liveconfig"
+	"github.com/govern/kit/openapi"
+	"github.com/govern/kit/outbox"
 	"github.com/govern/kit/service"
 	"github.com/govern/report/adapters/daprpubsub"
-	"github.com/govern/report/adapters/outbox"
 	"github.com/govern/report/adapters/postgres"
 	"github.com/govern/report/adapters/reviewer"
 	"github.com/govern/report/app"
@@ -36,17 +37,26 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	sidecar := daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken)
 	engine := &roundwf.Engine{}
 	pubsub := daprpubsub.Publisher{Sidecar: sidecar, PubSub: cfg.PubSub}
+	// A row claimed by a replica that dies waits out its lease: keep it
+	// short, just above the effects' own timeout.
+	relay := &outbox.Relay{DB: db, Log: log, Service: "report", Lease: 15 * time.Second}
 	svc := &app.Service{
 		Repo:      postgres.New(db),
 		Rounds:    engine,
 		Reviewer:  reviewer.Client{Sidecar: sidecar, AppID: config.String("REVIEWER_APP_ID", "reviewer")},
-		Publisher: outbox.Publisher{Sidecar: sidecar, Store: config.String("STATE_STORE", "statestore")},
+		Publisher: pubsub,
 		Notifier:  pubsub,
+		Effects:   relay,
 		Policies:  app.NewPolicyCache(),
 		RoundsDue: make(chan struct{}, 1),
-		Log:       log,
-		Now:       func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		PoolRetry: app.PoolRetry{
+			Initial: domain.Duration(config.Duration("ROUND_POOL_RETRY_INITIAL", time.Duration(app.DefaultPoolRetry.Initial))),
+			Max:     domain.Duration(config.Duration("ROUND_POOL_RETRY_MAX", time.Duration(app.DefaultPoolRetry.Max))),
+		},
+		Log: log,
+		Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 	}
+	svc.RegisterEffects()
 	if err := svc.ReloadPolicies(ctx); err != nil {
 		return err
 	}
@@ -65,11 +75,13 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	porthttp.Handlers{Svc: svc}.Register(r, cfg.JWTSecret)
 	events.Intake{Svc: svc, DeadLetter: pubsub, Log: log}.Register(r)
 	settings.Register(r)
+	openapi.Mount(r, "report")
 	// The HTTP server failing (its port taken) ends everything else too.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- httpx.Serve(ctx, log, cfg.HTTPAddr, r); stop() }()
+	go relay.Run(ctx)
 
 	// The sidecar connects to the app once its port answers, so the workflow
 	// worker starts after the HTTP server.
@@ -80,6 +92,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	}
 	engine.Connect(wf)
 	go svc.RunRoundStarter(ctx, config.Duration("ROUND_SWEEP_INTERVAL", 5*time.Second))
+	go svc.RunRepair(ctx, config.Duration("REPAIR_INTERVAL", time.Minute))
 	go settings.Run(ctx)
 	return <-errc
 }

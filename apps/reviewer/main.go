@@ -17,6 +17,7 @@ import (
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/liveconfig"
+	"github.com/govern/kit/openapi"
 	"github.com/govern/kit/outbox"
 	"github.com/govern/kit/service"
 	"github.com/govern/reviewer/adapters/daprpubsub"
@@ -51,6 +52,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool
 	engine := httpx.NewEngine(log, cfg.AppAPIToken, pool.Ping)
 	httpport.Register(engine, svc, log, cfg.JWTSecret)
 	settings.Register(engine)
+	openapi.Mount(engine, "reviewer")
 
 	go settings.Run(ctx)
 	go relay.Run(ctx)

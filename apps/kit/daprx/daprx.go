@@ -1,6 +1,6 @@
 // Package daprx is the one way the services talk to their Dapr sidecar over
-// HTTP: service invocation, publishing, state transactions (the transactional
-// outbox), configuration, and the pub/sub delivery envelope.
+// HTTP: service invocation, publishing, configuration, and the pub/sub
+// delivery envelope.
 package daprx
 
 import (
@@ -52,32 +52,11 @@ func (c *Client) Publish(ctx context.Context, pubsub, topic string, v any) error
 	return c.do(ctx, http.MethodPost, "/v1.0/publish/"+url.PathEscape(pubsub)+"/"+url.PathEscape(topic), v, nil)
 }
 
-// Upsert is one upsert in a state transaction; its value is stored as JSON.
-type Upsert struct {
-	Key   string
-	Value any
-}
-
-// Transact upserts all items in one state transaction on store. On a store
-// configured for the transactional outbox, each upsert is also published,
-// exactly when the transaction commits.
-func (c *Client) Transact(ctx context.Context, store string, items ...Upsert) error {
-	type request struct {
-		Key      string            `json:"key"`
-		Value    any               `json:"value"`
-		Metadata map[string]string `json:"metadata"`
-	}
-	type op struct {
-		Operation string  `json:"operation"`
-		Request   request `json:"request"`
-	}
-	ops := make([]op, len(items))
-	for i, it := range items {
-		ops[i] = op{Operation: "upsert", Request: request{Key: it.Key, Value: it.Value,
-			Metadata: map[string]string{"contentType": "application/json"}}}
-	}
-	return c.do(ctx, http.MethodPost, "/v1.0/state/"+url.PathEscape(store)+"/transaction",
-		map[string]any{"operations": ops}, nil)
+// PublishKeyed is Publish with a partition key: on Kafka every message of one
+// key lands on one partition, in publishing order (other brokers ignore it).
+func (c *Client) PublishKeyed(ctx context.Context, pubsub, topic, key string, v any) error {
+	return c.do(ctx, http.MethodPost, "/v1.0/publish/"+url.PathEscape(pubsub)+"/"+url.PathEscape(topic)+
+		"?metadata.partitionKey="+url.QueryEscape(key), v, nil)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {

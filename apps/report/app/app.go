@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/govern/kit/text"
 	"github.com/govern/report/domain"
 )
 
@@ -19,6 +20,16 @@ type Receipt struct {
 	ReportID string `json:"report_id"`
 	CaseID   string `json:"case_id"`
 	Status   string `json:"status"`
+}
+
+// Filed is what filing a report did.
+type Filed struct {
+	Receipt
+	// NewCase: the report opened the case.
+	NewCase bool
+	// Recused: the reporter was a juror of the open case they joined, and
+	// was recused (their seat is to be filled by a substitute).
+	Recused bool
 }
 
 // ReportView is a stored report with its case's status.
@@ -71,6 +82,14 @@ const (
 	EventVoted        = "voted"
 	EventDecided      = "decided"
 	EventPoolTooSmall = "pool_too_small"
+	// EventRecused: the juror reported the target and was released.
+	EventRecused = "recused"
+	// EventRoundFailed: the round could not go on (detail: why); the case
+	// closes as escalated.
+	EventRoundFailed = "round_failed"
+	// EventRoundRestarted: the repair loop found the case open without a
+	// live round and started it again.
+	EventRoundRestarted = "round_restarted"
 )
 
 // VersionedPolicy is a stored policy and its version.
@@ -95,7 +114,24 @@ type RoundInput struct {
 	Policy    domain.Policy `json:"policy"`
 	CreatedAt time.Time     `json:"created_at"`
 	Deadline  time.Time     `json:"deadline"`
+	// PoolRetry is how a round backs off while the pool cannot serve a draw:
+	// Initial doubling to Max. It is fixed when the round starts, so that
+	// replaying the workflow always computes the same waits.
+	PoolRetry PoolRetry `json:"pool_retry"`
+	// PoolWaits counts the waits for the pool so far; the round carries it
+	// over when it continues as new, to keep backing off.
+	PoolWaits int `json:"pool_waits,omitempty"`
 }
+
+// PoolRetry is a capped doubling back-off.
+type PoolRetry struct {
+	Initial domain.Duration `json:"initial"`
+	Max     domain.Duration `json:"max"`
+}
+
+// DefaultPoolRetry: 5 s doubling to 5 min, so a case waiting 72 h for
+// jurors asks about 900 times, not 50,000.
+var DefaultPoolRetry = PoolRetry{Initial: domain.Duration(5 * time.Second), Max: domain.Duration(5 * time.Minute)}
 
 // JuryRequest is what the reviewer service needs to draw jurors for a case.
 type JuryRequest struct {
@@ -106,12 +142,6 @@ type JuryRequest struct {
 	Target   domain.Target `json:"target"`
 	Reason   string        `json:"reason"`
 	Deadline time.Time     `json:"deadline"`
-}
-
-// CaseVote is a vote with its case.
-type CaseVote struct {
-	CaseID string
-	Vote
 }
 
 // Decision is a closed case as published on the case-decided topic.
@@ -134,43 +164,75 @@ type Repository interface {
 	StoredPolicies(ctx context.Context) ([]VersionedPolicy, error)
 	// SavePolicy stores p (notifying every replica's sidecar) and returns its version.
 	SavePolicy(ctx context.Context, p domain.Policy) (int64, error)
-	// ReportByKey returns the receipt of the report filed under an idempotency key.
-	ReportByKey(ctx context.Context, key string) (Receipt, bool, error)
+	// ReportByKey returns the receipt and fingerprint of the report reporterID
+	// filed under an idempotency key ("" for reports filed before fingerprints).
+	ReportByKey(ctx context.Context, reporterID, key string) (rc Receipt, fingerprint string, found bool, err error)
 	// FileReport stores a report, joining the target's open case or opening a
-	// new one with policy. newCase says whether the case was created.
-	FileReport(ctx context.Context, key string, r domain.Report, policy domain.Policy, now time.Time) (rc Receipt, newCase bool, err error)
+	// new one with policy (an empty receipt: another request won the key).
+	FileReport(ctx context.Context, key string, r domain.Report, policy domain.Policy, now time.Time) (Filed, error)
 	Report(ctx context.Context, id string) (ReportView, error)
 	Case(ctx context.Context, id string) (CaseView, error)
 	ListCases(ctx context.Context, f CaseFilter) (items []CaseView, next string, err error)
 	// Voter returns the case's status and whether jurorID was drawn for it
 	// (ErrCaseNotFound for an unknown case), in one query: it is on every vote.
 	Voter(ctx context.Context, caseID, jurorID string) (status string, drawn bool, err error)
+	// RecordVote stores the vote and, in the same transaction, the effects
+	// it causes, both held back for VoteHandOverDelay: handing it to the
+	// round (EffectRoundEvent) and closing the juror's task (EffectCloseTask).
 	RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) error
-	// UndeliveredVotes lists recorded votes not yet handed to their round.
-	UndeliveredVotes(ctx context.Context, votedBefore time.Time, limit int) ([]CaseVote, error)
-	MarkVoteDelivered(ctx context.Context, caseID, jurorID string) error
+	// ForgetEffect drops a pending effect that was carried out directly.
+	ForgetEffect(ctx context.Context, key string) error
 	RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]RoundInput, error)
 	MarkRoundStarted(ctx context.Context, caseID string, now time.Time) error
-	// Reporters lists everyone who reported the case's target.
-	Reporters(ctx context.Context, caseID string) ([]string, error)
+	// Reporters lists up to limit of the case's reporters, the earliest first.
+	Reporters(ctx context.Context, caseID string, limit int) ([]string, error)
 	// SaveJury records jurors drawn at drawnAt (substitute: replacing a
-	// released juror) and moves a pending case to voting.
-	SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) error
-	// ReleaseJuror releases a juror who has not voted; if the juror voted
-	// after all, it returns that vote instead.
+	// released juror) and moves a pending case to voting. A drawn juror who
+	// reported the target is recorded recused (released, their task closed
+	// through the outbox) and returned in recused.
+	SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) (recused []string, err error)
+	// RoundState returns the case's status and every seat drawn for it.
+	RoundState(ctx context.Context, caseID string) (RoundState, error)
+	// ReleaseJuror releases a juror who has not voted, closing their task
+	// (EffectCloseTask) in the same transaction; if the juror voted after
+	// all, it returns that vote instead.
 	ReleaseJuror(ctx context.Context, caseID, jurorID string, now time.Time) (vote string, err error)
 	// RecordEvent adds to the case's timeline (once per case, kind and juror).
 	RecordEvent(ctx context.Context, e Event) error
-	// CloseCase closes the case from the votes it holds (idempotently: a
-	// closed case returns its recorded decision).
-	CloseCase(ctx context.Context, caseID string, now time.Time) (Decision, error)
+	// RemindJuror records the reminder on the timeline and its announcement
+	// (EffectRemind) in one transaction.
+	RemindJuror(ctx context.Context, r Reminder, now time.Time) error
+	// CloseCase closes the case from the votes it holds (as escalated, with
+	// a round_failed event, when failure is not empty) and enqueues the
+	// decision's publication (EffectPublishDecision) in the same
+	// transaction; a closed case returns its recorded decision.
+	CloseCase(ctx context.Context, caseID string, now time.Time, failure string) (Decision, error)
+	// Decision returns a closed case's decision (ErrNotClosed for an open one).
+	Decision(ctx context.Context, caseID string) (Decision, error)
+	// MarkDecisionPublished records that case-decided is on its way.
+	MarkDecisionPublished(ctx context.Context, caseID string, now time.Time) error
+	Repairs
 }
+
+// RoundStatus is what the workflow engine knows of a case's round.
+type RoundStatus int
+
+const (
+	// RoundMissing: no such workflow (never started, or purged).
+	RoundMissing RoundStatus = iota
+	// RoundAlive: running, pending or suspended.
+	RoundAlive
+	// RoundEnded: completed, failed or terminated.
+	RoundEnded
+)
 
 // Rounds is the workflow engine that runs one vote round per case.
 type Rounds interface {
+	// Start starts the case's round; a round that ended is replaced.
 	Start(ctx context.Context, in RoundInput) error
-	Exists(ctx context.Context, caseID string) (bool, error)
-	RaiseVote(ctx context.Context, caseID string, v Vote) error
+	Status(ctx context.Context, caseID string) (RoundStatus, error)
+	// Raise hands a vote or a recusal to the case's round.
+	Raise(ctx context.Context, e RoundEvent) error
 }
 
 // Reviewer is the reviewer service.
@@ -179,7 +241,9 @@ type Reviewer interface {
 	CloseTask(ctx context.Context, caseID, jurorID, reason string) error
 }
 
-// DecisionPublisher records a decision and publishes case-decided atomically.
+// DecisionPublisher publishes case-decided. It is only ever called by the
+// outbox relay: the decision and the promise to publish it commit together
+// in the report database (kit/outbox), so a publication is never lost.
 type DecisionPublisher interface {
 	PublishDecision(ctx context.Context, d Decision) error
 }
@@ -196,9 +260,11 @@ type Service struct {
 	Reviewer  Reviewer
 	Publisher DecisionPublisher
 	Notifier  Notifier
+	Effects   Effects
 	Policies  *PolicyCache
 	// RoundsDue wakes the round starter when a report opened a case.
 	RoundsDue chan struct{}
+	PoolRetry PoolRetry
 	Log       *slog.Logger
 	Now       func() time.Time
 }
@@ -239,11 +305,14 @@ func (s *Service) ReloadPolicies(ctx context.Context) error {
 	return nil
 }
 
-// SubmitReport files r. A known idempotency key returns the first receipt
-// (replayed=true) without any other check. A new case gets its round started.
+// SubmitReport files r. An idempotency key the reporter used before returns
+// the first receipt (replayed=true) without any other check, or
+// ErrIdempotencyKeyReused if the report differs. Keys are the reporter's own:
+// another reporter's key files a report of its own. A new case gets its
+// round started.
 func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report) (rc Receipt, replayed bool, err error) {
-	if key != "" {
-		if rc, ok, err := s.Repo.ReportByKey(ctx, key); err != nil || ok {
+	if key != "" && text.ID("reporter_id", r.ReporterID) == nil {
+		if rc, ok, err := s.replay(ctx, key, r); err != nil || ok {
 			return rc, ok, err
 		}
 	}
@@ -255,16 +324,21 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 		return Receipt{}, false, err
 	}
 	now := s.Now().UTC()
-	rc, newCase, err := s.Repo.FileReport(ctx, key, r, policy, now)
+	filed, err := s.Repo.FileReport(ctx, key, r, policy, now)
 	if err != nil {
 		return Receipt{}, false, err
 	}
+	rc, newCase := filed.Receipt, filed.NewCase
 	if rc.ReportID == "" { // lost a race on the same idempotency key
-		rc, _, err = s.Repo.ReportByKey(ctx, key)
+		rc, ok, err := s.replay(ctx, key, r)
+		if err == nil && !ok {
+			err = fmt.Errorf("report under idempotency key %q vanished", key)
+		}
 		return rc, true, err
 	}
 	s.Log.Info("report filed", "report_id", rc.ReportID, "case_id", rc.CaseID, "new_case", newCase,
-		"kind", r.Target.Kind, "target_id", r.Target.ID)
+		"kind", r.Target.Kind, "target_id", r.Target.ID, "recused", filed.Recused)
+	s.wakeIf(filed.Recused)
 	if newCase {
 		// The round starts asynchronously (RunRoundStarter), so a burst of
 		// reports costs the reporter one database transaction each.
@@ -276,10 +350,25 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 	return rc, false, nil
 }
 
+// replay returns the receipt of the report r.ReporterID filed under key, if any.
+func (s *Service) replay(ctx context.Context, key string, r domain.Report) (Receipt, bool, error) {
+	rc, fingerprint, ok, err := s.Repo.ReportByKey(ctx, r.ReporterID, key)
+	switch {
+	case err != nil:
+		return Receipt{}, false, fmt.Errorf("look up idempotency key: %w", err)
+	case !ok:
+		return Receipt{}, false, nil
+	case fingerprint != "" && fingerprint != r.Fingerprint():
+		return Receipt{}, false, domain.ErrIdempotencyKeyReused
+	}
+	return rc, true, nil
+}
+
 func (s *Service) startRound(ctx context.Context, in RoundInput) error {
+	in.PoolRetry = s.poolRetry()
 	if err := s.Rounds.Start(ctx, in); err != nil {
-		exists, xerr := s.Rounds.Exists(ctx, in.CaseID)
-		if xerr != nil || !exists {
+		status, xerr := s.Rounds.Status(ctx, in.CaseID)
+		if xerr != nil || status != RoundAlive {
 			return fmt.Errorf("start round for case %s: %w", in.CaseID, err)
 		}
 	}
@@ -290,13 +379,19 @@ func (s *Service) startRound(ctx context.Context, in RoundInput) error {
 	return nil
 }
 
+func (s *Service) poolRetry() PoolRetry {
+	if s.PoolRetry.Initial <= 0 || s.PoolRetry.Max < s.PoolRetry.Initial {
+		return DefaultPoolRetry
+	}
+	return s.PoolRetry
+}
+
 // RoundStarters bounds how many rounds one replica schedules at once.
 const RoundStarters = 8
 
 // RunRoundStarter starts the round of every new case: at once when this
 // replica filed it, and every interval for cases whose start was lost (a
-// crash, an unavailable sidecar, another replica). It also re-sends votes
-// that never reached their round. It runs until ctx ends.
+// crash, an unavailable sidecar, another replica). It runs until ctx ends.
 func (s *Service) RunRoundStarter(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -306,9 +401,6 @@ func (s *Service) RunRoundStarter(ctx context.Context, interval time.Duration) {
 			return
 		case <-s.RoundsDue:
 		case <-t.C:
-			if err := s.RedeliverVotes(ctx); err != nil && ctx.Err() == nil {
-				s.Log.Warn("redeliver votes", "err", err)
-			}
 		}
 		if err := s.StartPendingRounds(ctx); err != nil && ctx.Err() == nil {
 			s.Log.Warn("start rounds", "err", err)
@@ -352,29 +444,6 @@ func (s *Service) StartPendingRounds(ctx context.Context) error {
 	}
 }
 
-func (s *Service) deliverVote(ctx context.Context, v CaseVote) error {
-	if err := s.Rounds.RaiseVote(ctx, v.CaseID, v.Vote); err != nil {
-		return err
-	}
-	return s.Repo.MarkVoteDelivered(ctx, v.CaseID, v.JurorID)
-}
-
-// RedeliverVotes hands every recorded vote that did not reach its round (the
-// sidecar was down, the app died) to the round again; rounds ignore repeats.
-func (s *Service) RedeliverVotes(ctx context.Context) error {
-	votes, err := s.Repo.UndeliveredVotes(ctx, s.Now().Add(-2*time.Second), 100)
-	if err != nil {
-		return fmt.Errorf("list undelivered votes: %w", err)
-	}
-	for _, v := range votes {
-		if err := s.deliverVote(ctx, v); err != nil {
-			return fmt.Errorf("redeliver vote of %s on case %s: %w", v.JurorID, v.CaseID, err)
-		}
-		s.Log.Info("vote redelivered", "case_id", v.CaseID, "juror_id", v.JurorID)
-	}
-	return nil
-}
-
 // Report returns a report; only its reporter and operators may see it.
 func (s *Service) Report(ctx context.Context, id string) (ReportView, error) {
 	return s.Repo.Report(ctx, id)
@@ -406,7 +475,8 @@ func (s *Service) CheckVoter(ctx context.Context, caseID, jurorID string) error 
 	return domain.ErrNotJuror
 }
 
-// CastVote records juror's vote and hands it to the case's round.
+// CastVote records juror's vote; the outbox hands it to the case's round
+// and closes the juror's task.
 func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comment string) error {
 	if err := domain.ValidateVote(decision, comment); err != nil {
 		return err
@@ -415,12 +485,32 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 		return err
 	}
 	s.Log.Info("vote recorded", "case_id", caseID, "juror_id", jurorID)
-	// The vote is durable; a failed hand-over is retried by the sweeper.
-	if err := s.deliverVote(ctx, CaseVote{CaseID: caseID, Vote: Vote{JurorID: jurorID, Decision: decision}}); err != nil {
-		s.Log.Warn("hand vote to round deferred to sweeper", "case_id", caseID, "juror_id", jurorID, "err", err)
-	}
-	if err := s.Reviewer.CloseTask(ctx, caseID, jurorID, "voted"); err != nil {
-		s.Log.Warn("close juror task", "case_id", caseID, "juror_id", jurorID, "err", err)
-	}
+	// The vote's effects are in the outbox, held back for
+	// VoteHandOverDelay: the request carries them out directly first, so
+	// that the quorum vote reaches the round at once (the case closes before
+	// later votes arrive) and the juror's task closes before the answer.
+	// The outbox steps in only for what failed here.
+	ev := RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision}
+	s.carryOutNow(ctx, ev.Key(), func(ctx context.Context) error { return s.Rounds.Raise(ctx, ev) })
+	tc := TaskClose{CaseID: caseID, JurorID: jurorID, Reason: "voted"}
+	s.carryOutNow(ctx, tc.Key(), func(ctx context.Context) error { return s.closeTask(ctx, tc) })
 	return nil
+}
+
+// directEffectTimeout bounds what a vote request spends on carrying out an
+// effect itself before leaving it to the outbox.
+const directEffectTimeout = 3 * time.Second
+
+// carryOutNow carries out a pending effect directly and forgets its outbox
+// row when that worked; when it failed, the relay carries it out later.
+func (s *Service) carryOutNow(ctx context.Context, key string, effect func(context.Context) error) {
+	actx, cancel := context.WithTimeout(ctx, directEffectTimeout)
+	defer cancel()
+	if err := effect(actx); err != nil {
+		s.Log.Warn("effect deferred to the outbox", "key", key, "err", err)
+		return
+	}
+	if err := s.Repo.ForgetEffect(ctx, key); err != nil {
+		s.Log.Warn("forget an effect carried out; the outbox will carry it out again", "key", key, "err", err)
+	}
 }

@@ -9,11 +9,40 @@ import (
 	"github.com/govern/report/domain"
 )
 
+// MaxExclude is the most users one draw asks the reviewer service to leave
+// out; its /internal/juries refuses longer lists (400). The reviewer service
+// itself never seats anyone twice in a case nor the reported user, so the
+// list holds the case's jurors (at most MaxJurySize + MaxSubstitutesCap)
+// and as many of its reporters as fit, the earliest first. A case can have
+// thousands of reporters: one beyond the list who is drawn anyway is recused
+// at once and replaced (SaveJury), as is a juror who reports the target later.
+const MaxExclude = 1000
+
 // Draw is a jury or substitute draw's outcome as the round workflow sees it.
 type Draw struct {
 	Jurors       []string  `json:"jurors"`
 	DrawnAt      time.Time `json:"drawn_at"`
 	PoolTooSmall bool      `json:"pool_too_small"`
+	// Recused lists drawn jurors who reported the target: their seats are
+	// free at once and need substitutes.
+	Recused []string `json:"recused,omitempty"`
+}
+
+// RoundState is what the report database knows of a round: the case's
+// status and every seat drawn. A round (re)starting or continuing as new
+// rebuilds itself from it.
+type RoundState struct {
+	Status string        `json:"status"`
+	Seats  []domain.Seat `json:"seats"`
+}
+
+// LoadRound reads the round's recorded state.
+func (s *Service) LoadRound(ctx context.Context, caseID string) (RoundState, error) {
+	st, err := s.Repo.RoundState(ctx, caseID)
+	if err != nil {
+		return RoundState{}, fmt.Errorf("load round of case %s: %w", caseID, err)
+	}
+	return st, nil
 }
 
 // DrawJury asks the reviewer service for the case's whole jury and records
@@ -26,9 +55,9 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	if c.Status != domain.StatusPending {
 		return s.recordedDraw(c), nil // drawn before a retry of this step
 	}
-	exclude, err := s.Repo.Reporters(ctx, caseID)
+	exclude, err := s.exclusions(ctx, caseID, nil)
 	if err != nil {
-		return Draw{}, fmt.Errorf("load reporters of case %s: %w", caseID, err)
+		return Draw{}, err
 	}
 	now := s.Now()
 	jurors, err := s.draw(ctx, c, caseID+"/jury", c.Policy.JurySize, exclude, now)
@@ -39,20 +68,43 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	if err != nil {
 		return Draw{}, err
 	}
-	if err := s.Repo.SaveJury(ctx, caseID, jurors, now, jurorDeadline(c, now), false); err != nil {
+	recused, err := s.Repo.SaveJury(ctx, caseID, jurors, now, jurorDeadline(c, now), false)
+	if err != nil {
 		return Draw{}, fmt.Errorf("save jury for case %s: %w", caseID, err)
 	}
-	s.Log.Info("jury drawn", "case_id", caseID, "jurors", len(jurors))
-	return Draw{Jurors: jurors, DrawnAt: now}, nil
+	s.Log.Info("jury drawn", "case_id", caseID, "jurors", len(jurors), "recused", len(recused))
+	s.wakeIf(len(recused) > 0)
+	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused}, nil
+}
+
+// exclusions is who a draw must leave out, at most MaxExclude users: the
+// jurors already drawn, then the case's earliest reporters.
+func (s *Service) exclusions(ctx context.Context, caseID string, drawn []string) ([]string, error) {
+	exclude := append([]string{}, drawn[:min(len(drawn), MaxExclude)]...)
+	reporters, err := s.Repo.Reporters(ctx, caseID, MaxExclude-len(exclude))
+	if err != nil {
+		return nil, fmt.Errorf("load reporters of case %s: %w", caseID, err)
+	}
+	return append(exclude, reporters...), nil
+}
+
+func (s *Service) wakeIf(cond bool) {
+	if cond {
+		s.Effects.Wake()
+	}
 }
 
 // recordedDraw rebuilds a draw already stored (the activity ran twice).
 func (s *Service) recordedDraw(c CaseView) Draw {
 	d := Draw{Jurors: c.Jurors}
 	for _, e := range c.Timeline {
-		if e.Kind == EventDrawn {
-			d.DrawnAt = e.At
-			break
+		switch e.Kind {
+		case EventDrawn:
+			if d.DrawnAt.IsZero() {
+				d.DrawnAt = e.At
+			}
+		case EventRecused:
+			d.Recused = append(d.Recused, e.JurorID)
 		}
 	}
 	return d
@@ -73,12 +125,11 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 	if err != nil {
 		return Draw{}, fmt.Errorf("load case %s: %w", req.CaseID, err)
 	}
-	reporters, err := s.Repo.Reporters(ctx, req.CaseID)
+	exclude, err := s.exclusions(ctx, req.CaseID, req.Exclude)
 	if err != nil {
-		return Draw{}, fmt.Errorf("load reporters of case %s: %w", req.CaseID, err)
+		return Draw{}, err
 	}
 	now := s.Now()
-	exclude := append(append([]string{}, req.Exclude...), reporters...)
 	jurors, err := s.draw(ctx, c, fmt.Sprintf("%s/substitute-%d", req.CaseID, req.Seq), 1, exclude, now)
 	if errors.Is(err, ErrPoolTooSmall) {
 		return Draw{PoolTooSmall: true}, nil
@@ -86,11 +137,13 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 	if err != nil {
 		return Draw{}, err
 	}
-	if err := s.Repo.SaveJury(ctx, req.CaseID, jurors, now, jurorDeadline(c, now), true); err != nil {
+	recused, err := s.Repo.SaveJury(ctx, req.CaseID, jurors, now, jurorDeadline(c, now), true)
+	if err != nil {
 		return Draw{}, fmt.Errorf("save substitute for case %s: %w", req.CaseID, err)
 	}
-	s.Log.Info("substitute drawn", "case_id", req.CaseID, "juror_id", jurors[0], "replaces", req.Replaces)
-	return Draw{Jurors: jurors, DrawnAt: now}, nil
+	s.Log.Info("substitute drawn", "case_id", req.CaseID, "juror_id", jurors[0], "replaces", req.Replaces, "recused", len(recused) > 0)
+	s.wakeIf(len(recused) > 0)
+	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused}, nil
 }
 
 func (s *Service) draw(ctx context.Context, c CaseView, drawID string, size int, exclude []string, now time.Time) ([]string, error) {
@@ -103,7 +156,7 @@ func (s *Service) draw(ctx context.Context, c CaseView, drawID string, size int,
 		return nil, fmt.Errorf("draw %s: %w", drawID, err)
 	}
 	if len(jurors) != size {
-		return nil, fmt.Errorf("draw %s: reviewer returned %d jurors, want %d", drawID, len(jurors), size)
+		return nil, fmt.Errorf("draw %s: %w: reviewer returned %d jurors, want %d", drawID, ErrRefused, len(jurors), size)
 	}
 	return jurors, nil
 }
@@ -128,33 +181,39 @@ func (s *Service) ReleaseJuror(ctx context.Context, caseID, jurorID string) (str
 		return vote, nil
 	}
 	s.Log.Info("juror timed out", "case_id", caseID, "juror_id", jurorID)
-	if err := s.Reviewer.CloseTask(ctx, caseID, jurorID, "released"); err != nil {
-		s.Log.Warn("close task of released juror", "case_id", caseID, "juror_id", jurorID, "err", err)
-	}
+	s.Effects.Wake() // close their task now
 	return "", nil
 }
 
-// RemindJuror records a reminder and announces it for push notification.
+// RemindJuror records a reminder and, in the same transaction, its
+// announcement for push notification.
 func (s *Service) RemindJuror(ctx context.Context, caseID, jurorID string, deadline time.Time) error {
-	if err := s.Repo.RecordEvent(ctx, Event{CaseID: caseID, At: s.Now(), Kind: EventReminded, JurorID: jurorID}); err != nil {
-		return fmt.Errorf("record reminder: %w", err)
+	r := Reminder{CaseID: caseID, JurorID: jurorID, Deadline: deadline.UTC()}
+	if err := s.Repo.RemindJuror(ctx, r, s.Now()); err != nil {
+		return fmt.Errorf("remind juror %s of case %s: %w", jurorID, caseID, err)
 	}
-	if err := s.Notifier.Reminded(ctx, caseID, jurorID, deadline); err != nil {
-		s.Log.Warn("publish reminder", "case_id", caseID, "juror_id", jurorID, "err", err)
-	}
+	s.Effects.Wake()
 	return nil
 }
 
-// CloseCase closes the case from its recorded votes and publishes the decision.
-func (s *Service) CloseCase(ctx context.Context, caseID string) (Decision, error) {
-	d, err := s.Repo.CloseCase(ctx, caseID, s.Now())
+// MaxFailureLen bounds the reason a failed round records on the timeline.
+const MaxFailureLen = 500
+
+// CloseCase closes the case from its recorded votes; the outbox publishes
+// the decision (case-decided) once the close has committed, however the
+// round fares afterwards. A non-empty failure is why the round could not go
+// on: the case closes as escalated, for staff, with the reason on its
+// timeline (event round_failed).
+func (s *Service) CloseCase(ctx context.Context, caseID, failure string) (Decision, error) {
+	if r := []rune(failure); len(r) > MaxFailureLen {
+		failure = string(r[:MaxFailureLen])
+	}
+	d, err := s.Repo.CloseCase(ctx, caseID, s.Now(), failure)
 	if err != nil {
 		return Decision{}, fmt.Errorf("close case %s: %w", caseID, err)
 	}
-	if err := s.Publisher.PublishDecision(ctx, d); err != nil {
-		return Decision{}, fmt.Errorf("publish decision of case %s: %w", caseID, err)
-	}
+	s.Effects.Wake()
 	s.Log.Info("case decided", "case_id", caseID, "decision", d.Decision,
-		"uphold", d.Tally.Uphold, "reject", d.Tally.Reject)
+		"uphold", d.Tally.Uphold, "reject", d.Tally.Reject, "failure", failure)
 	return d, nil
 }

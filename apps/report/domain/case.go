@@ -1,11 +1,15 @@
 package domain
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/govern/kit/text"
 )
 
 // Case statuses. A case is open while pending or voting; the rest are final.
@@ -48,6 +52,9 @@ var (
 	ErrJuryNotReady    = errors.New("the jury is still being drawn; retry shortly")
 	ErrCaseNotFound    = errors.New("case not found")
 	ErrReportNotFound  = errors.New("report not found")
+	// ErrIdempotencyKeyReused: the reporter sent this idempotency key before
+	// with a different report.
+	ErrIdempotencyKeyReused = errors.New("idempotency key was already used with a different report")
 )
 
 // Target is the reported content and its owner (the reported user).
@@ -65,52 +72,43 @@ type Report struct {
 	Evidence   []string `json:"evidence,omitempty"`
 }
 
-// Field limits for reports.
+// Field limits for reports: kit/text's, shared by every service.
 const (
-	MaxIDLen       = 128
-	MaxReasonLen   = 2000
+	MaxIDLen       = text.MaxIDLen
+	MaxReasonLen   = text.MaxTextLen
 	MaxEvidence    = 20
-	MaxEvidenceLen = 2000
-	MaxCommentLen  = 2000
+	MaxEvidenceLen = text.MaxTextLen
+	MaxCommentLen  = text.MaxTextLen
 )
 
-// Validate checks a report's fields.
+// Validate checks a report's fields. Every string goes through kit/text, so
+// nothing PostgreSQL refuses (NUL, invalid UTF-8) or that could fool a
+// reader (control characters in ids) is ever stored.
 func (r Report) Validate() error {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalidReport, fmt.Sprintf(format, a...))
-	}
-	if err := validID("reporter_id", r.ReporterID); err != nil {
-		return bad("%s", err)
-	}
-	if !ValidKind(r.Target.Kind) {
-		return bad("target.kind must be one of %s", strings.Join(Kinds, ", "))
-	}
-	if err := validID("target.id", r.Target.ID); err != nil {
-		return bad("%s", err)
-	}
-	if err := validID("target.owner_id", r.Target.OwnerID); err != nil {
-		return bad("%s", err)
-	}
-	if r.Target.OwnerID == r.ReporterID {
-		return bad("a user cannot report their own content")
-	}
-	if strings.TrimSpace(r.Reason) == "" || utf8.RuneCountInString(r.Reason) > MaxReasonLen {
-		return bad("reason is required, at most %d characters", MaxReasonLen)
-	}
-	if len(r.Evidence) > MaxEvidence {
-		return bad("at most %d evidence entries", MaxEvidence)
-	}
-	for _, e := range r.Evidence {
-		if strings.TrimSpace(e) == "" || utf8.RuneCountInString(e) > MaxEvidenceLen {
-			return bad("evidence entries must be non-empty, at most %d characters", MaxEvidenceLen)
+	bad := func(err error) error { return fmt.Errorf("%w: %w", ErrInvalidReport, err) }
+	for _, f := range []struct{ name, v string }{
+		{"reporter_id", r.ReporterID}, {"target.id", r.Target.ID}, {"target.owner_id", r.Target.OwnerID},
+	} {
+		if err := text.ID(f.name, f.v); err != nil {
+			return bad(err)
 		}
 	}
-	return nil
-}
-
-func validID(field, v string) error {
-	if strings.TrimSpace(v) == "" || len(v) > MaxIDLen || !utf8.ValidString(v) {
-		return fmt.Errorf("%s is required, at most %d bytes", field, MaxIDLen)
+	if !ValidKind(r.Target.Kind) {
+		return bad(fmt.Errorf("target.kind must be one of %s", strings.Join(Kinds, ", ")))
+	}
+	if r.Target.OwnerID == r.ReporterID {
+		return bad(errors.New("a user cannot report their own content"))
+	}
+	if err := text.Free("reason", r.Reason, MaxReasonLen, true); err != nil {
+		return bad(err)
+	}
+	if len(r.Evidence) > MaxEvidence {
+		return bad(fmt.Errorf("at most %d evidence entries", MaxEvidence))
+	}
+	for i, e := range r.Evidence {
+		if err := text.Free(fmt.Sprintf("evidence[%d]", i), e, MaxEvidenceLen, true); err != nil {
+			return bad(err)
+		}
 	}
 	return nil
 }
@@ -120,8 +118,8 @@ func ValidateVote(decision, comment string) error {
 	if decision != VoteUphold && decision != VoteReject {
 		return fmt.Errorf("%w: decision must be %q or %q", ErrInvalidVote, VoteUphold, VoteReject)
 	}
-	if utf8.RuneCountInString(comment) > MaxCommentLen {
-		return fmt.Errorf("%w: comment is at most %d characters", ErrInvalidVote, MaxCommentLen)
+	if err := text.Free("comment", comment, MaxCommentLen, false); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidVote, err)
 	}
 	return nil
 }
@@ -168,4 +166,16 @@ func Outcome(t Tally, p Policy) string {
 // Deadline is when a round created at created closes without a quorum.
 func Deadline(created time.Time, p Policy) time.Time {
 	return created.Add(time.Duration(p.MaxDuration))
+}
+
+// Fingerprint identifies the report's content: the SHA-256 of its canonical
+// JSON (fields in a fixed order, no evidence and empty evidence alike). A
+// replayed idempotency key must come with the same fingerprint.
+func (r Report) Fingerprint() string {
+	if len(r.Evidence) == 0 {
+		r.Evidence = nil
+	}
+	b, _ := json.Marshal(r) // a struct of strings always encodes
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -91,6 +91,15 @@ func TestReportValidation(t *testing.T) {
 		{"blank reason", mod(func(r *Report) { r.Reason = "  " }), false},
 		{"empty evidence entry", mod(func(r *Report) { r.Evidence = []string{""} }), false},
 		{"overlong id", mod(func(r *Report) { r.Target.ID = string(make([]byte, 200)) }), false},
+		{"NUL in target id", mod(func(r *Report) { r.Target.ID = "i\x001" }), false},
+		{"control character in reporter id", mod(func(r *Report) { r.ReporterID = "u\x011" }), false},
+		{"NUL in owner id", mod(func(r *Report) { r.Target.OwnerID = "\x00" }), false},
+		{"NUL in reason", mod(func(r *Report) { r.Reason = "fake\x00" }), false},
+		{"bell in reason", mod(func(r *Report) { r.Reason = "fake\a" }), false},
+		{"line breaks in reason are text", mod(func(r *Report) { r.Reason = "fake\r\nand\tworse" }), true},
+		{"NUL in evidence", mod(func(r *Report) { r.Evidence = []string{"https://x/\x00"} }), false},
+		{"invalid UTF-8 in evidence", mod(func(r *Report) { r.Evidence = []string{"\xff"} }), false},
+		{"padded id", mod(func(r *Report) { r.Target.ID = " i1" }), false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -165,6 +174,16 @@ func TestVoteFromNonJurorIsNotCounted(t *testing.T) {
 	}
 	if _, done := r.Decided(); done {
 		t.Fatal("a non-juror decided the case")
+	}
+}
+
+func TestVoteCommentIsPlainText(t *testing.T) {
+	t.Parallel()
+	for comment, ok := range map[string]bool{"": true, "looks fake\nto me": true, "nul\x00": false, "esc\x1b[2J": false, "\xfe": false} {
+		err := ValidateVote(VoteUphold, comment)
+		if ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalidVote)) {
+			t.Errorf("comment %q: %v, want ok=%v", comment, err, ok)
+		}
 	}
 }
 
@@ -269,5 +288,108 @@ func TestClosedStatuses(t *testing.T) {
 		if Closed(s) != closed {
 			t.Errorf("Closed(%s) = %v", s, !closed)
 		}
+	}
+}
+
+func TestVoteAfterTheJurorsDeadlineIsRefusedByTheClock(t *testing.T) {
+	t.Parallel()
+	deadline := t0.Add(time.Minute)
+	for _, c := range []struct {
+		state string
+		at    time.Time
+		want  error
+	}{
+		{SeatDrawn, t0, nil},
+		{SeatDrawn, deadline.Add(-time.Microsecond), nil},
+		{SeatDrawn, deadline, ErrJurorReleased},
+		{SeatDrawn, deadline.Add(time.Hour), ErrJurorReleased},
+		{SeatReleased, t0, ErrJurorReleased},
+		{SeatVoted, t0, ErrAlreadyVoted},
+		{SeatVoted, deadline.Add(time.Hour), ErrAlreadyVoted},
+	} {
+		if err := MayVote(c.state, deadline, c.at); !errors.Is(err, c.want) || (c.want == nil && err != nil) {
+			t.Errorf("%s at %s: %v, want %v", c.state, c.at.Sub(t0), err, c.want)
+		}
+	}
+}
+
+func TestRecusedJurorIsReplacedWithoutUsingUpSubstitutes(t *testing.T) {
+	t.Parallel()
+	r := newRound(2, "a", "b", "c") // max_substitutes 2
+	r.Recuse("b")
+	if err := r.Cast("b", VoteUphold); !errors.Is(err, ErrJurorReleased) {
+		t.Fatalf("vote of recused juror: %v", err)
+	}
+	if !r.NeedsSubstitute() {
+		t.Fatal("recused seat does not ask for a substitute")
+	}
+	r.Substitute("d", t0)
+	r.Release("a")
+	r.Substitute("e", t0)
+	r.Release("c")
+	if !r.NeedsSubstitute() {
+		t.Fatal("two timeouts under max_substitutes 2 must still be replaced after a recusal")
+	}
+	r.Substitute("f", t0)
+	r.Release("d")
+	if r.NeedsSubstitute() {
+		t.Fatal("a third timeout was replaced beyond max_substitutes")
+	}
+}
+
+func TestJurorWhoVotedIsNotRecused(t *testing.T) {
+	t.Parallel()
+	r := newRound(2, "a", "b", "c")
+	_ = r.Cast("a", VoteReject)
+	r.Recuse("a")
+	if r.NeedsSubstitute() || r.Tally() != (Tally{Reject: 1}) {
+		t.Fatalf("a cast vote is immutable: needs substitute %v, tally %+v", r.NeedsSubstitute(), r.Tally())
+	}
+}
+
+func TestRestoredRoundCarriesOnWhereTheRecordLeftIt(t *testing.T) {
+	t.Parallel()
+	p := DefaultPolicy("item")
+	p.JurySize, p.Quorum, p.JurorTimeout, p.MaxDuration, p.MaxSubstitutes = 3, 2, Duration(10*time.Minute), Duration(time.Hour), 1
+	seats := []Seat{
+		{JurorID: "a", DrawnAt: t0, Deadline: t0.Add(10 * time.Minute), Voted: true, Decision: VoteUphold, Reminded: true},
+		{JurorID: "b", DrawnAt: t0, Deadline: t0.Add(10 * time.Minute), Released: true, Reminded: true},
+		{JurorID: "c", DrawnAt: t0, Deadline: t0.Add(10 * time.Minute), Released: true, Recused: true},
+		{JurorID: "d", DrawnAt: t0.Add(10 * time.Minute), Deadline: t0.Add(20 * time.Minute), Substitute: true},
+	}
+	r := RestoreRound(p, Deadline(t0, p), seats)
+	if r.Tally() != (Tally{Uphold: 1}) {
+		t.Fatalf("tally %+v", r.Tally())
+	}
+	// b timed out (substitute d), c was recused: one more substitute is due.
+	if !r.NeedsSubstitute() {
+		t.Fatal("restored round does not replace the recused juror")
+	}
+	if due := r.DueReminders(t0.Add(15 * time.Minute)); len(due) != 1 || due[0] != "d" {
+		t.Fatalf("reminders %v, want d half-way through its own timeout", due)
+	}
+	if err := r.Cast("d", VoteUphold); err != nil {
+		t.Fatal(err)
+	}
+	if s, done := r.Decided(); !done || s != StatusUpheld {
+		t.Fatalf("Decided() = %s, %v", s, done)
+	}
+}
+
+func TestPoolBackoffDoublesUpToItsCap(t *testing.T) {
+	t.Parallel()
+	var got []time.Duration
+	for n := range 9 {
+		got = append(got, PoolBackoff(n, 5*time.Second, 5*time.Minute))
+	}
+	want := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second,
+		160 * time.Second, 5 * time.Minute, 5 * time.Minute, 5 * time.Minute}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("back-off %v, want %v", got, want)
+		}
+	}
+	if d := PoolBackoff(1_000_000, 5*time.Second, 5*time.Minute); d != 5*time.Minute {
+		t.Fatalf("a long wait overflows: %s", d)
 	}
 }

@@ -2,16 +2,20 @@ package domain
 
 import "time"
 
-// Seat is one juror's place in a round: drawn at a time, reminded half-way to
-// their deadline, then either voted or released for not answering.
+// Seat is one juror's place in a round: drawn at a time (as a substitute or
+// not), reminded half-way to their deadline, then either voted or released:
+// for not answering, or recused because they reported the target.
 type Seat struct {
-	JurorID  string
-	DrawnAt  time.Time
-	RemindAt time.Time
-	Deadline time.Time
-	Reminded bool
-	Voted    bool
-	Released bool
+	JurorID    string
+	DrawnAt    time.Time
+	RemindAt   time.Time
+	Deadline   time.Time
+	Substitute bool
+	Reminded   bool
+	Voted      bool
+	Decision   string
+	Released   bool
+	Recused    bool
 }
 
 func (s *Seat) open() bool { return !s.Voted && !s.Released }
@@ -26,11 +30,33 @@ type Round struct {
 	seats       []*Seat
 	tally       Tally
 	substitutes int
+	recusals    int
 }
 
 // NewRound starts a round under p that must end by deadline.
 func NewRound(p Policy, deadline time.Time) *Round {
 	return &Round{policy: p, deadline: deadline}
+}
+
+// RestoreRound rebuilds a round from the seats the report database recorded
+// (a round restarted, or continued as new). Each seat's deadline is the
+// recorded one; its reminder falls half-way, as when it was drawn.
+func RestoreRound(p Policy, deadline time.Time, seats []Seat) *Round {
+	r := NewRound(p, deadline)
+	for _, s := range seats {
+		s.RemindAt = s.DrawnAt.Add(time.Duration(p.JurorTimeout) / 2)
+		if s.Voted {
+			r.tally.Add(s.Decision)
+		}
+		if s.Substitute {
+			r.substitutes++
+		}
+		if s.Recused {
+			r.recusals++
+		}
+		r.seats = append(r.seats, &s)
+	}
+	return r
 }
 
 // Deadline is when the round ends without a quorum.
@@ -71,7 +97,7 @@ func (r *Round) Cast(juror, decision string) error {
 	if err := ValidateVote(decision, ""); err != nil {
 		return err
 	}
-	s.Voted = true
+	s.Voted, s.Decision = true, decision
 	r.tally.Add(decision)
 	return nil
 }
@@ -126,14 +152,41 @@ func (r *Round) Release(juror string) {
 	}
 }
 
+// Recuse frees the seat of a juror who reported the target. Unlike a
+// timeout, a recusal does not use up the policy's substitutes: the juror
+// could never sit. A juror who voted already keeps the vote (votes are
+// immutable) and this changes nothing.
+func (r *Round) Recuse(juror string) {
+	if s := r.seat(juror); s != nil && s.open() {
+		s.Released, s.Recused = true, true
+		r.recusals++
+	}
+}
+
 // Substitute seats a replacement drawn at drawnAt.
 func (r *Round) Substitute(juror string, drawnAt time.Time) {
 	r.substitutes++
 	r.Seat(juror, drawnAt)
+	r.seats[len(r.seats)-1].Substitute = true
 }
 
-// CanSubstitute reports whether the policy allows another substitute.
-func (r *Round) CanSubstitute() bool { return r.substitutes < r.policy.MaxSubstitutes }
+// CanSubstitute reports whether the policy allows another substitute: its
+// max_substitutes, plus one for every recused juror.
+func (r *Round) CanSubstitute() bool {
+	return r.substitutes < r.policy.MaxSubstitutes+r.recusals
+}
+
+// NeedsSubstitute reports whether a released seat is still waiting for a
+// replacement that the policy allows.
+func (r *Round) NeedsSubstitute() bool {
+	released := 0
+	for _, s := range r.seats {
+		if s.Released {
+			released++
+		}
+	}
+	return released > r.substitutes && r.CanSubstitute()
+}
 
 // Drawn lists everyone ever seated, substitutes and released jurors included.
 func (r *Round) Drawn() []string {
@@ -160,4 +213,35 @@ func (r *Round) NextWake() time.Time {
 		}
 	}
 	return next
+}
+
+// PoolBackoff is how long a round waits before its attempt-th retry (from
+// 0) of a draw the pool could not serve: initial, doubling, capped at limit.
+func PoolBackoff(attempt int, initial, limit time.Duration) time.Duration {
+	d := initial
+	for i := 0; i < attempt && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+// States of a juror's seat as the report database records them.
+const (
+	SeatDrawn    = "drawn"
+	SeatVoted    = "voted"
+	SeatReleased = "released"
+)
+
+// MayVote says whether a juror whose seat is in state, due to answer by
+// deadline, may vote at now. The deadline is the clock's, not the round's:
+// a juror whose time ran out is released even if the round has not yet
+// caught up (it may lag behind a busy or restarting sidecar).
+func MayVote(state string, deadline, now time.Time) error {
+	switch {
+	case state == SeatVoted:
+		return ErrAlreadyVoted
+	case state == SeatReleased, !now.Before(deadline):
+		return ErrJurorReleased
+	}
+	return nil
 }

@@ -51,25 +51,29 @@ func (e *Engine) Start(ctx context.Context, in app.RoundInput) error {
 	return err
 }
 
-func (e *Engine) Exists(ctx context.Context, caseID string) (bool, error) {
+func (e *Engine) Status(ctx context.Context, caseID string) (app.RoundStatus, error) {
 	c, err := e.get()
 	if err != nil {
-		return false, err
+		return app.RoundMissing, err
 	}
-	_, err = c.FetchWorkflowMetadata(ctx, InstanceID(caseID))
-	if err == nil {
-		return true, nil
+	m, err := c.FetchWorkflowMetadata(ctx, InstanceID(caseID))
+	if errors.Is(err, api.ErrInstanceNotFound) || (err != nil && strings.Contains(strings.ToLower(err.Error()), "not found")) {
+		return app.RoundMissing, nil
 	}
-	if errors.Is(err, api.ErrInstanceNotFound) || strings.Contains(strings.ToLower(err.Error()), "not found") {
-		return false, nil
+	if err != nil {
+		return app.RoundMissing, err
 	}
-	return false, err
+	switch m.RuntimeStatus {
+	case workflow.StatusCompleted, workflow.StatusFailed, workflow.StatusTerminated, workflow.StatusCanceled:
+		return app.RoundEnded, nil
+	}
+	return app.RoundAlive, nil
 }
 
-func (e *Engine) RaiseVote(ctx context.Context, caseID string, v app.Vote) error {
+func (e *Engine) Raise(ctx context.Context, ev app.RoundEvent) error {
 	c, err := e.get()
 	if err != nil {
 		return err
 	}
-	return c.RaiseEvent(ctx, InstanceID(caseID), VoteEvent, workflow.WithEventPayload(v))
+	return c.RaiseEvent(ctx, InstanceID(ev.CaseID), VoteEvent, workflow.WithEventPayload(ev))
 }

@@ -1,9 +1,20 @@
 // Package workflow runs a case's vote round as a durable Dapr Workflow: draw
 // the jury, collect votes, remind jurors half-way, release and replace those
-// who do not answer in time, and close the case as soon as one side reaches
-// the quorum or when the round's time is up. Workflow code is deterministic
-// (time comes from the engine, every side effect from an activity);
-// activities are idempotent because the engine may run them more than once.
+// who do not answer in time (or who reported the target), and close the case
+// as soon as one side reaches the quorum or when the round's time is up.
+//
+// Every round ends. An activity whose error no retry can cure (a refusal, a
+// case or juror that does not exist) answers with a failure instead of an
+// error, so it is not retried; transient errors are retried for a bounded
+// time, well inside the round's max_duration. A round that cannot go on
+// closes its case as escalated, with the reason on the timeline. Should even
+// that fail, the workflow fails, and the repair loop (app.Service.Repair)
+// starts it again: the round rebuilds itself from the report database, which
+// is also how it continues as new to keep its history bounded.
+//
+// Workflow code is deterministic (time comes from the engine, every side
+// effect from an activity); activities are idempotent because the engine
+// may run them more than once.
 package workflow
 
 import (
@@ -18,32 +29,63 @@ import (
 	"github.com/govern/report/domain"
 )
 
-// Names the engine knows the round and its activities by.
+// Names the engine knows the round and its activities by. The round's name
+// changed when it learned to rebuild itself from the database: a round
+// started under the old name fails on replay and the repair loop starts it
+// again under this one.
 const (
-	RoundName          = "Round"
+	RoundName          = "VoteRound"
+	LoadRoundName      = "LoadRound"
 	DrawJuryName       = "DrawJury"
 	DrawSubstituteName = "DrawSubstitute"
 	ReleaseJurorName   = "ReleaseJuror"
 	RemindJurorName    = "RemindJuror"
 	CloseCaseName      = "CloseCase"
-	VoteEvent          = "vote"
+	// VoteEvent is the round's one external event (app.RoundEvent): a vote
+	// or a recusal. There is no WhenAny, so one name carries both.
+	VoteEvent = "vote"
 )
 
 // InstanceID is the workflow instance that runs caseID's round.
 func InstanceID(caseID string) string { return "round-" + caseID }
 
-// PoolRetryInterval is how long a round waits before asking again for jurors
-// the pool could not yet supply.
-const PoolRetryInterval = 5 * time.Second
+// Bounds on one generation of a round's history: after this many waits for
+// the pool, or this many wake-ups of any kind, the round continues as new.
+const (
+	PoolWaitsPerGeneration = 20
+	WakesPerGeneration     = 400
+)
 
-// Activities retry transient failures (a database or sidecar restarting)
-// with back-off for as long as a round can last.
-var retry = workflow.WithActivityRetryPolicy(&workflow.RetryPolicy{
-	MaxAttempts:          10000,
-	InitialRetryInterval: 500 * time.Millisecond,
+// activityRetry retries transient activity errors with back-off for a
+// quarter of the round's max_duration (between one minute and six hours);
+// after that the round gives up and escalates.
+func activityRetry(p domain.Policy) workflow.CallActivityOption {
+	budget := min(max(time.Duration(p.MaxDuration)/4, time.Minute), 6*time.Hour)
+	return workflow.WithActivityRetryPolicy(&workflow.RetryPolicy{
+		MaxAttempts:          1 << 20, // bounded by RetryTimeout
+		InitialRetryInterval: time.Second,
+		BackoffCoefficient:   2,
+		MaxRetryInterval:     time.Minute,
+		RetryTimeout:         budget,
+	})
+}
+
+// closeRetry retries closing the case for an hour; beyond that the
+// workflow fails and the repair loop takes over.
+var closeRetry = workflow.WithActivityRetryPolicy(&workflow.RetryPolicy{
+	MaxAttempts:          1 << 20,
+	InitialRetryInterval: time.Second,
 	BackoffCoefficient:   2,
-	MaxRetryInterval:     15 * time.Second,
+	MaxRetryInterval:     time.Minute,
+	RetryTimeout:         time.Hour,
 })
+
+// Result is every activity's answer: a value, or a failure that no retry
+// can cure (an activity returns an error only for what a retry may cure).
+type Result[T any] struct {
+	Value   T      `json:"value"`
+	Failure string `json:"failure,omitempty"`
+}
 
 // JurorRef names a juror of a case (activity input).
 type JurorRef struct {
@@ -52,9 +94,29 @@ type JurorRef struct {
 	Deadline time.Time `json:"deadline"`
 }
 
-// Released is the ReleaseJuror activity's answer: empty Vote when released.
-type Released struct {
-	Vote string `json:"vote"`
+// CloseRequest closes a case; Failure says why the round could not go on.
+type CloseRequest struct {
+	CaseID  string `json:"case_id"`
+	Failure string `json:"failure,omitempty"`
+}
+
+// errFailed carries a permanent failure out of the round's steps.
+type errFailed struct{ reason string }
+
+func (e errFailed) Error() string { return e.reason }
+
+// errContinued means the round continued as new: this generation ends
+// without closing the case.
+var errContinued = errors.New("continued as new")
+
+// round is one generation of a case's round.
+type round struct {
+	ctx   *workflow.WorkflowContext
+	in    app.RoundInput
+	retry workflow.CallActivityOption
+	r     *domain.Round
+	// this generation's counts, bounding its history
+	poolWaits, wakes int
 }
 
 // Round is the workflow of one case's vote round.
@@ -63,115 +125,206 @@ func Round(ctx *workflow.WorkflowContext) (any, error) {
 	if err := ctx.GetInput(&in); err != nil {
 		return nil, fmt.Errorf("read round input: %w", err)
 	}
-	r := domain.NewRound(in.Policy, in.Deadline)
-	drawn, err := drawJury(ctx, in)
-	if err != nil {
-		return nil, err
+	rw := &round{ctx: ctx, in: in, retry: activityRetry(in.Policy)}
+	failure := ""
+	switch err := rw.run(); {
+	case errors.Is(err, errContinued):
+		return nil, nil
+	case err != nil:
+		failure = err.Error()
 	}
-	if drawn != nil {
-		for _, j := range drawn.Jurors {
-			r.Seat(j, drawn.DrawnAt)
-		}
-		if err := runRound(ctx, in, r); err != nil {
-			return nil, err
-		}
-	}
-	var d app.Decision
-	if err := ctx.CallActivity(CloseCaseName, workflow.WithActivityInput(in.CaseID), retry).Await(&d); err != nil {
+	var res Result[string]
+	req := CloseRequest{CaseID: in.CaseID, Failure: failure}
+	if err := ctx.CallActivity(CloseCaseName, workflow.WithActivityInput(req), closeRetry).Await(&res); err != nil {
 		return nil, fmt.Errorf("close case %s: %w", in.CaseID, err)
 	}
-	return d.Decision, nil
+	if res.Failure != "" {
+		return nil, fmt.Errorf("close case %s: %s", in.CaseID, res.Failure)
+	}
+	return res.Value, nil
 }
 
-// drawJury asks for a whole jury until one is drawn or the round's deadline
-// passes (nil).
-func drawJury(ctx *workflow.WorkflowContext, in app.RoundInput) (*app.Draw, error) {
+// call runs an activity and turns its failure into errFailed.
+func call[T any](rw *round, name string, input any, out *T) error {
+	var res Result[T]
+	if err := rw.ctx.CallActivity(name, workflow.WithActivityInput(input), rw.retry).Await(&res); err != nil {
+		return fmt.Errorf("%s: gave up retrying: %w", name, err)
+	}
+	if res.Failure != "" {
+		return errFailed{fmt.Sprintf("%s: %s", name, res.Failure)}
+	}
+	*out = res.Value
+	return nil
+}
+
+func (rw *round) run() error {
+	var st app.RoundState
+	if err := call(rw, LoadRoundName, rw.in.CaseID, &st); err != nil {
+		return err
+	}
+	if domain.Closed(st.Status) {
+		return nil // closed already: closing again returns the decision
+	}
+	rw.r = domain.RestoreRound(rw.in.Policy, rw.in.Deadline, st.Seats)
+	if len(rw.r.Drawn()) == 0 {
+		drawn, err := rw.drawJury()
+		if err != nil || !drawn {
+			return err
+		}
+	}
+	return rw.collectVotes()
+}
+
+// drawJury asks for a whole jury until one is drawn (true) or the round's
+// deadline passes (false), backing off while the pool is too small.
+func (rw *round) drawJury() (bool, error) {
 	for {
 		var d app.Draw
-		if err := ctx.CallActivity(DrawJuryName, workflow.WithActivityInput(in.CaseID), retry).Await(&d); err != nil {
-			return nil, fmt.Errorf("draw jury for case %s: %w", in.CaseID, err)
+		if err := call(rw, DrawJuryName, rw.in.CaseID, &d); err != nil {
+			return false, err
 		}
 		if !d.PoolTooSmall {
-			return &d, nil
+			for _, j := range d.Jurors {
+				rw.r.Seat(j, d.DrawnAt)
+			}
+			for _, j := range d.Recused {
+				rw.r.Recuse(j)
+			}
+			rw.in.PoolWaits = 0
+			return true, nil
 		}
-		left := in.Deadline.Sub(ctx.CurrentTimeUTC())
+		left := rw.in.Deadline.Sub(rw.ctx.CurrentTimeUTC())
 		if left <= 0 {
-			return nil, nil
+			return false, nil
 		}
-		if err := ctx.CreateTimer(min(PoolRetryInterval, left)).Await(nil); err != nil {
-			return nil, err
+		if err := rw.ctx.CreateTimer(min(rw.poolBackoff(), left)).Await(nil); err != nil {
+			return false, err
+		}
+		if err := rw.waitedForPool(); err != nil {
+			return false, err
 		}
 	}
 }
 
-// runRound waits for votes until a side reaches the quorum or the deadline
-// passes, reminding, releasing and replacing jurors on the way.
-func runRound(ctx *workflow.WorkflowContext, in app.RoundInput, r *domain.Round) error {
-	vacancies := 0          // released seats still waiting for a substitute
+func (rw *round) poolBackoff() time.Duration {
+	p := rw.in.PoolRetry
+	return domain.PoolBackoff(rw.in.PoolWaits, time.Duration(p.Initial), time.Duration(p.Max))
+}
+
+// waitedForPool counts one wait for the pool and continues as new once this
+// generation has waited PoolWaitsPerGeneration times.
+func (rw *round) waitedForPool() error {
+	rw.in.PoolWaits++
+	rw.poolWaits++
+	rw.ctx.SetCustomStatus(fmt.Sprintf(`{"pool_waits":%d}`, rw.in.PoolWaits))
+	if rw.poolWaits >= PoolWaitsPerGeneration {
+		return rw.continueAsNew()
+	}
+	return nil
+}
+
+func (rw *round) continueAsNew() error {
+	rw.ctx.ContinueAsNew(rw.in, workflow.WithKeepUnprocessedEvents())
+	return errContinued
+}
+
+// collectVotes waits for votes until a side reaches the quorum or the
+// deadline passes, reminding, releasing and replacing jurors on the way.
+func (rw *round) collectVotes() error {
+	ctx, r, caseID := rw.ctx, rw.r, rw.in.CaseID
 	var retrySubs time.Time // when to ask the pool again after it was too small
 	for {
+		if _, done := r.Decided(); done {
+			return nil
+		}
 		now := ctx.CurrentTimeUTC()
 		if !now.Before(r.Deadline()) {
 			return nil
 		}
 		for _, j := range r.DueReminders(now) {
-			ref := JurorRef{CaseID: in.CaseID, JurorID: j, Deadline: r.DeadlineOf(j)}
-			if err := ctx.CallActivity(RemindJurorName, workflow.WithActivityInput(ref), retry).Await(nil); err != nil {
+			ref := JurorRef{CaseID: caseID, JurorID: j, Deadline: r.DeadlineOf(j)}
+			var done bool
+			if err := call(rw, RemindJurorName, ref, &done); err != nil {
 				return err
 			}
 			r.MarkReminded(j)
 		}
 		for _, j := range r.Expired(now) {
-			var rel Released
-			ref := JurorRef{CaseID: in.CaseID, JurorID: j}
-			if err := ctx.CallActivity(ReleaseJurorName, workflow.WithActivityInput(ref), retry).Await(&rel); err != nil {
+			var vote string
+			if err := call(rw, ReleaseJurorName, JurorRef{CaseID: caseID, JurorID: j}, &vote); err != nil {
 				return err
 			}
-			if rel.Vote != "" { // the vote beat the timeout in the database
-				_ = r.Cast(j, rel.Vote)
-				if _, done := r.Decided(); done {
-					return nil
-				}
+			if vote != "" { // the vote beat the timeout in the database
+				_ = r.Cast(j, vote)
 				continue
 			}
 			r.Release(j)
-			vacancies++
-		}
-		for vacancies > 0 && r.CanSubstitute() && !now.Before(retrySubs) {
-			var d app.Draw
-			req := app.SubstituteRequest{CaseID: in.CaseID, Seq: len(r.Drawn()), Exclude: r.Drawn()}
-			if err := ctx.CallActivity(DrawSubstituteName, workflow.WithActivityInput(req), retry).Await(&d); err != nil {
-				return err
-			}
-			if d.PoolTooSmall {
-				retrySubs = now.Add(PoolRetryInterval)
-				break
-			}
-			r.Substitute(d.Jurors[0], d.DrawnAt)
-			vacancies--
-		}
-		if !r.CanSubstitute() {
-			vacancies = 0
-		}
-
-		wake := r.NextWake()
-		if vacancies > 0 && retrySubs.Before(wake) {
-			wake = retrySubs
-		}
-		var v app.Vote
-		err := ctx.WaitForExternalEvent(VoteEvent, max(wake.Sub(now), time.Millisecond)).Await(&v)
-		if errors.Is(err, task.ErrTaskCanceled) {
-			continue // time to remind, release, substitute or close
-		}
-		if err != nil {
-			return fmt.Errorf("wait for votes on case %s: %w", in.CaseID, err)
-		}
-		if r.Cast(v.JurorID, v.Decision) != nil {
-			continue // repeated or refused; the database already answered the voter
 		}
 		if _, done := r.Decided(); done {
 			return nil
 		}
+		for r.NeedsSubstitute() && !now.Before(retrySubs) {
+			var d app.Draw
+			req := app.SubstituteRequest{CaseID: caseID, Seq: len(r.Drawn()), Exclude: r.Drawn()}
+			if err := call(rw, DrawSubstituteName, req, &d); err != nil {
+				return err
+			}
+			if d.PoolTooSmall {
+				retrySubs = now.Add(rw.poolBackoff())
+				if err := rw.waitedForPool(); err != nil {
+					return err
+				}
+				break
+			}
+			rw.in.PoolWaits = 0
+			r.Substitute(d.Jurors[0], d.DrawnAt)
+			for _, j := range d.Recused {
+				r.Recuse(j)
+			}
+		}
+
+		wake := r.NextWake()
+		if r.NeedsSubstitute() && retrySubs.Before(wake) {
+			wake = retrySubs
+		}
+		if rw.wakes++; rw.wakes >= WakesPerGeneration {
+			return rw.continueAsNew()
+		}
+		var e app.RoundEvent
+		err := ctx.WaitForExternalEvent(VoteEvent, max(wake.Sub(now), time.Millisecond)).Await(&e)
+		if errors.Is(err, task.ErrTaskCanceled) {
+			continue // time to remind, release, substitute or close
+		}
+		if err != nil {
+			continue // an event that does not decode is not one of ours
+		}
+		if e.Recused {
+			r.Recuse(e.JurorID)
+			continue
+		}
+		// A repeated or refused vote changes nothing; the database already
+		// answered the voter.
+		_ = r.Cast(e.JurorID, e.Decision)
+	}
+}
+
+// activity adapts a use case to an activity: an error that no retry can
+// cure (app.Permanent) becomes the Result's failure, so the engine does not
+// retry it; any other error is returned, and retried.
+func activity[In, Out any](f func(workflow.ActivityContext, In) (Out, error)) workflow.Activity {
+	return func(actx workflow.ActivityContext) (any, error) {
+		var in In
+		if err := actx.GetInput(&in); err != nil {
+			return Result[Out]{Failure: "unreadable input: " + err.Error()}, nil
+		}
+		out, err := f(actx, in)
+		if err != nil {
+			if app.Permanent(err) {
+				return Result[Out]{Failure: err.Error()}, nil
+			}
+			return nil, err
+		}
+		return Result[Out]{Value: out}, nil
 	}
 }
 
@@ -179,41 +332,24 @@ func runRound(ctx *workflow.WorkflowContext, in app.RoundInput, r *domain.Round)
 func Register(reg *workflow.Registry, svc *app.Service) error {
 	return errors.Join(
 		reg.AddWorkflowN(RoundName, Round),
-		reg.AddActivityN(DrawJuryName, func(actx workflow.ActivityContext) (any, error) {
-			var caseID string
-			if err := actx.GetInput(&caseID); err != nil {
-				return nil, err
-			}
+		reg.AddActivityN(LoadRoundName, activity(func(actx workflow.ActivityContext, caseID string) (app.RoundState, error) {
+			return svc.LoadRound(actx.Context(), caseID)
+		})),
+		reg.AddActivityN(DrawJuryName, activity(func(actx workflow.ActivityContext, caseID string) (app.Draw, error) {
 			return svc.DrawJury(actx.Context(), caseID)
-		}),
-		reg.AddActivityN(DrawSubstituteName, func(actx workflow.ActivityContext) (any, error) {
-			var req app.SubstituteRequest
-			if err := actx.GetInput(&req); err != nil {
-				return nil, err
-			}
+		})),
+		reg.AddActivityN(DrawSubstituteName, activity(func(actx workflow.ActivityContext, req app.SubstituteRequest) (app.Draw, error) {
 			return svc.DrawSubstitute(actx.Context(), req)
-		}),
-		reg.AddActivityN(ReleaseJurorName, func(actx workflow.ActivityContext) (any, error) {
-			var ref JurorRef
-			if err := actx.GetInput(&ref); err != nil {
-				return nil, err
-			}
-			vote, err := svc.ReleaseJuror(actx.Context(), ref.CaseID, ref.JurorID)
-			return Released{Vote: vote}, err
-		}),
-		reg.AddActivityN(RemindJurorName, func(actx workflow.ActivityContext) (any, error) {
-			var ref JurorRef
-			if err := actx.GetInput(&ref); err != nil {
-				return nil, err
-			}
-			return nil, svc.RemindJuror(actx.Context(), ref.CaseID, ref.JurorID, ref.Deadline)
-		}),
-		reg.AddActivityN(CloseCaseName, func(actx workflow.ActivityContext) (any, error) {
-			var caseID string
-			if err := actx.GetInput(&caseID); err != nil {
-				return nil, err
-			}
-			return svc.CloseCase(actx.Context(), caseID)
-		}),
+		})),
+		reg.AddActivityN(ReleaseJurorName, activity(func(actx workflow.ActivityContext, ref JurorRef) (string, error) {
+			return svc.ReleaseJuror(actx.Context(), ref.CaseID, ref.JurorID)
+		})),
+		reg.AddActivityN(RemindJurorName, activity(func(actx workflow.ActivityContext, ref JurorRef) (bool, error) {
+			return true, svc.RemindJuror(actx.Context(), ref.CaseID, ref.JurorID, ref.Deadline)
+		})),
+		reg.AddActivityN(CloseCaseName, activity(func(actx workflow.ActivityContext, req CloseRequest) (string, error) {
+			d, err := svc.CloseCase(actx.Context(), req.CaseID, req.Failure)
+			return d.Decision, err
+		})),
 	)
 }

@@ -1,5 +1,5 @@
-// Package daprpubsub publishes the report service's notifications through
-// the sidecar's pub/sub API.
+// Package daprpubsub publishes the report service's events through the
+// sidecar's pub/sub API: decisions, reminders and dead letters.
 package daprpubsub
 
 import (
@@ -10,8 +10,9 @@ import (
 	"github.com/govern/report/app"
 )
 
-// Topics this service publishes directly (decisions go through the outbox).
+// Topics this service publishes (each through kit/outbox, but dead letters).
 const (
+	TopicCaseDecided      = "case-decided"
 	TopicJurorReminded    = "juror-reminded"
 	TopicReportDeadLetter = "reports-dead-letter"
 )
@@ -22,7 +23,17 @@ type Publisher struct {
 	PubSub  string
 }
 
-var _ app.Notifier = Publisher{}
+var (
+	_ app.Notifier          = Publisher{}
+	_ app.DecisionPublisher = Publisher{}
+)
+
+// PublishDecision publishes case-decided keyed by case, so that on Kafka a
+// case's decisions stay in order. Consumers deduplicate by case: the relay
+// publishes at least once.
+func (p Publisher) PublishDecision(ctx context.Context, d app.Decision) error {
+	return p.Sidecar.PublishKeyed(ctx, p.PubSub, TopicCaseDecided, d.CaseID, d)
+}
 
 func (p Publisher) Reminded(ctx context.Context, caseID, jurorID string, deadline time.Time) error {
 	return p.Sidecar.Publish(ctx, p.PubSub, TopicJurorReminded,

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/govern/kit/httpx"
+	"github.com/govern/kit/outbox"
 	"github.com/govern/kit/pg"
 	"github.com/govern/report/app"
 	"github.com/govern/report/domain"
@@ -78,38 +79,60 @@ func (r *Repo) SavePolicy(ctx context.Context, p domain.Policy) (int64, error) {
 	return version, err
 }
 
-func (r *Repo) ReportByKey(ctx context.Context, key string) (app.Receipt, bool, error) {
-	var rc app.Receipt
-	err := r.db.QueryRow(ctx, `SELECT r.id, r.case_id, c.status FROM reports r JOIN cases c ON c.id = r.case_id
-		WHERE r.idempotency_key = $1`, key).Scan(&rc.ReportID, &rc.CaseID, &rc.Status)
+func (r *Repo) ReportByKey(ctx context.Context, reporterID, key string) (app.Receipt, string, bool, error) {
+	var (
+		rc          app.Receipt
+		fingerprint *string
+	)
+	err := r.db.QueryRow(ctx, `SELECT r.id, r.case_id, c.status, r.fingerprint FROM reports r JOIN cases c ON c.id = r.case_id
+		WHERE r.reporter_id = $1 AND r.idempotency_key = $2`, reporterID, key).Scan(&rc.ReportID, &rc.CaseID, &rc.Status, &fingerprint)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return app.Receipt{}, false, nil
+		return app.Receipt{}, "", false, nil
 	}
-	return rc, err == nil, err
+	if err != nil {
+		return app.Receipt{}, "", false, err
+	}
+	if fingerprint == nil {
+		return rc, "", true, nil
+	}
+	return rc, *fingerprint, true, nil
 }
 
 // FileReport joins the target's open case or opens one. Two first reports of
-// a target racing meet at the one-open-case index; the loser retries and joins.
-func (r *Repo) FileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, now time.Time) (app.Receipt, bool, error) {
+// a target racing meet at the one-open-case index; the loser retries and
+// joins. A reporter who sits undecided on the jury of the case they join is
+// recused in the same transaction (under the case row's lock, which SaveJury
+// also takes).
+func (r *Repo) FileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, now time.Time) (app.Filed, error) {
 	for attempt := 0; ; attempt++ {
-		rc, newCase, err := r.fileReport(ctx, key, rep, policy, now)
+		f, err := r.fileReport(ctx, key, rep, policy, now)
 		if pg.IsUniqueViolation(err, "cases_one_open_per_target") && attempt < 3 {
 			continue
 		}
-		if pg.IsUniqueViolation(err, "reports_idempotency_key_key") {
-			return app.Receipt{}, false, nil // the caller reads the winner's receipt
+		if pg.IsUniqueViolation(err, "reports_reporter_key") {
+			return app.Filed{}, nil // the caller reads the winner's receipt
 		}
 		if pg.IsUniqueViolation(err, "reports_one_per_reporter_and_case") {
-			return app.Receipt{}, false, domain.ErrAlreadyReported
+			return app.Filed{}, domain.ErrAlreadyReported
 		}
-		return rc, newCase, err
+		if isDataException(err) { // validation is meant to stop these first
+			return app.Filed{}, fmt.Errorf("%w: %v", domain.ErrInvalidReport, err)
+		}
+		return f, err
 	}
 }
 
-func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, now time.Time) (app.Receipt, bool, error) {
+// isDataException reports whether PostgreSQL refused a value itself (class
+// 22, e.g. 22021 for a NUL byte): the same value can never be stored.
+func isDataException(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
+}
+
+func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, now time.Time) (app.Filed, error) {
 	tx, err := r.db.Begin(ctx)
 	if err != nil {
-		return app.Receipt{}, false, err
+		return app.Filed{}, err
 	}
 	defer tx.Rollback(ctx)
 
@@ -134,7 +157,7 @@ func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, po
 			domain.Deadline(now, policy), now)
 	}
 	if err != nil {
-		return app.Receipt{}, false, fmt.Errorf("find or open case: %w", err)
+		return app.Filed{}, fmt.Errorf("find or open case: %w", err)
 	}
 	var idemKey *string
 	if key != "" {
@@ -144,16 +167,30 @@ func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, po
 	if evidence == nil {
 		evidence = []string{}
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO reports (id, idempotency_key, reporter_id, case_id, target_kind, target_id, target_owner, reason, evidence, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		rc.ReportID, idemKey, rep.ReporterID, rc.CaseID, rep.Target.Kind, rep.Target.ID, rep.Target.OwnerID,
+	if _, err := tx.Exec(ctx, `INSERT INTO reports (id, idempotency_key, fingerprint, reporter_id, case_id, target_kind, target_id, target_owner, reason, evidence, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		rc.ReportID, idemKey, rep.Fingerprint(), rep.ReporterID, rc.CaseID, rep.Target.Kind, rep.Target.ID, rep.Target.OwnerID,
 		rep.Reason, evidence, now); err != nil {
-		return app.Receipt{}, false, err
+		return app.Filed{}, err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE cases SET report_count = report_count + 1 WHERE id = $1`, rc.CaseID); err != nil {
-		return app.Receipt{}, false, err
+		return app.Filed{}, err
 	}
-	return rc, newCase, tx.Commit(ctx)
+	f := app.Filed{Receipt: rc, NewCase: newCase}
+	if !newCase && !domain.Closed(rc.Status) {
+		// A juror of the open case who reports its target can no longer sit.
+		tag, err := tx.Exec(ctx, `UPDATE case_jurors SET state = 'released', recused = true
+			WHERE case_id = $1 AND juror_id = $2 AND state = 'drawn'`, rc.CaseID, rep.ReporterID)
+		if err != nil {
+			return app.Filed{}, err
+		}
+		if f.Recused = tag.RowsAffected() == 1; f.Recused {
+			if err := recuse(ctx, tx, rc.CaseID, rep.ReporterID, now, true); err != nil {
+				return app.Filed{}, err
+			}
+		}
+	}
+	return f, tx.Commit(ctx)
 }
 
 func (r *Repo) Report(ctx context.Context, id string) (app.ReportView, error) {
@@ -298,19 +335,22 @@ func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, commen
 	if err != nil {
 		return err
 	}
-	var state string
-	err = tx.QueryRow(ctx, `SELECT state FROM case_jurors WHERE case_id = $1 AND juror_id = $2 FOR UPDATE`,
-		caseID, jurorID).Scan(&state)
+	var (
+		state    string
+		deadline time.Time
+	)
+	err = tx.QueryRow(ctx, `SELECT state, deadline FROM case_jurors WHERE case_id = $1 AND juror_id = $2 FOR UPDATE`,
+		caseID, jurorID).Scan(&state, &deadline)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return domain.ErrNotJuror
 	case err != nil:
 		return err
-	case state == "voted":
-		return domain.ErrAlreadyVoted
-	case state == "released":
-		return domain.ErrJurorReleased
-	case domain.Closed(status):
+	}
+	if err := domain.MayVote(state, deadline, now); err != nil {
+		return err
+	}
+	if domain.Closed(status) {
 		return domain.ErrCaseClosed
 	}
 	if _, err := tx.Exec(ctx, `UPDATE case_jurors SET state = 'voted', decision = $3, comment = nullif($4, ''), voted_at = $5
@@ -320,27 +360,31 @@ func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, commen
 	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventVoted, JurorID: jurorID}); err != nil {
 		return err
 	}
+	ev := app.RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision}
+	if err := outbox.Enqueue(ctx, tx, app.EffectRoundEvent, ev.Key(), ev); err != nil {
+		return err
+	}
+	if err := enqueueTaskClose(ctx, tx, caseID, jurorID, "voted"); err != nil {
+		return err
+	}
+	closeKey := app.TaskClose{CaseID: caseID, JurorID: jurorID}.Key()
+	if _, err := tx.Exec(ctx, `UPDATE outbox SET next_at = now() + $3::interval WHERE dedup_key IN ($1, $2) AND dead_at IS NULL`,
+		ev.Key(), closeKey, app.VoteHandOverDelay.String()); err != nil {
+		return err
+	}
 	return tx.Commit(ctx)
 }
 
-func (r *Repo) UndeliveredVotes(ctx context.Context, votedBefore time.Time, limit int) ([]app.CaseVote, error) {
-	// Votes of closed cases need no delivery: the close read them from here.
-	rows, err := r.db.Query(ctx, `SELECT j.case_id, j.juror_id, j.decision FROM case_jurors j
-		JOIN cases c ON c.id = j.case_id AND c.status IN ('pending', 'voting')
-		WHERE j.state = 'voted' AND NOT j.vote_delivered AND j.voted_at < $1 ORDER BY j.voted_at LIMIT $2`, votedBefore, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.CaseVote, error) {
-		var v app.CaseVote
-		err := row.Scan(&v.CaseID, &v.JurorID, &v.Decision)
-		return v, err
-	})
+// ForgetEffect deletes a pending outbox row by its key (a relay working on
+// it at this moment carries it out once more, which effects tolerate).
+func (r *Repo) ForgetEffect(ctx context.Context, key string) error {
+	_, err := r.db.Exec(ctx, `DELETE FROM outbox WHERE dedup_key = $1 AND dead_at IS NULL`, key)
+	return err
 }
 
-func (r *Repo) MarkVoteDelivered(ctx context.Context, caseID, jurorID string) error {
-	_, err := r.db.Exec(ctx, `UPDATE case_jurors SET vote_delivered = true WHERE case_id = $1 AND juror_id = $2`, caseID, jurorID)
-	return err
+func enqueueTaskClose(ctx context.Context, tx pgx.Tx, caseID, jurorID, reason string) error {
+	c := app.TaskClose{CaseID: caseID, JurorID: jurorID, Reason: reason}
+	return outbox.Enqueue(ctx, tx, app.EffectCloseTask, c.Key(), c)
 }
 
 func (r *Repo) RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]app.RoundInput, error) {
@@ -361,37 +405,108 @@ func (r *Repo) MarkRoundStarted(ctx context.Context, caseID string, now time.Tim
 	return err
 }
 
-func (r *Repo) Reporters(ctx context.Context, caseID string) ([]string, error) {
-	rows, err := r.db.Query(ctx, `SELECT reporter_id FROM reports WHERE case_id = $1 ORDER BY created_at`, caseID)
+func (r *Repo) Reporters(ctx context.Context, caseID string, limit int) ([]string, error) {
+	rows, err := r.db.Query(ctx, `SELECT reporter_id FROM reports WHERE case_id = $1 ORDER BY created_at, id LIMIT $2`, caseID, limit)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) error {
-	tx, err := r.db.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	kind := app.EventDrawn
-	if substitute {
-		kind = app.EventSubstituted
-	}
-	for _, j := range jurors {
-		if _, err := tx.Exec(ctx, `INSERT INTO case_jurors (case_id, juror_id, state, drawn_at, deadline)
-			VALUES ($1, $2, 'drawn', $3, $4) ON CONFLICT DO NOTHING`, caseID, j, drawnAt, deadline); err != nil {
+// SaveJury records the drawn jurors under the case row's lock, which a
+// report joining the case also takes: either the report comes first and
+// its reporter, if drawn, is recorded recused here, or the jury comes first
+// and the joining report recuses them (fileReport).
+func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) ([]string, error) {
+	var recused []string
+	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, caseID); err != nil {
 			return err
 		}
-		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: drawnAt, Kind: kind, JurorID: j}); err != nil {
+		kind := app.EventDrawn
+		if substitute {
+			kind = app.EventSubstituted
+		}
+		for _, j := range jurors {
+			var isReporter bool
+			err := tx.QueryRow(ctx, `INSERT INTO case_jurors (case_id, juror_id, state, drawn_at, deadline, substitute, recused)
+				SELECT $1, $2, CASE WHEN x.reporter THEN 'released' ELSE 'drawn' END, $3, $4, $5, x.reporter
+				FROM (SELECT EXISTS (SELECT 1 FROM reports WHERE case_id = $1 AND reporter_id = $2) AS reporter) x
+				ON CONFLICT DO NOTHING RETURNING recused`, caseID, j, drawnAt, deadline, substitute).Scan(&isReporter)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue // recorded by an earlier attempt
+			}
+			if err != nil {
+				return err
+			}
+			if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: drawnAt, Kind: kind, JurorID: j}); err != nil {
+				return err
+			}
+			if isReporter {
+				if err := recuse(ctx, tx, caseID, j, drawnAt, false); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET status = 'voting' WHERE id = $1 AND status = 'pending'`, caseID); err != nil {
 			return err
 		}
-	}
-	if _, err := tx.Exec(ctx, `UPDATE cases SET status = 'voting' WHERE id = $1 AND status = 'pending'`, caseID); err != nil {
+		rows, err := tx.Query(ctx, `SELECT juror_id FROM case_jurors WHERE case_id = $1 AND juror_id = ANY($2) AND recused
+			ORDER BY juror_id`, caseID, jurors)
+		if err != nil {
+			return err
+		}
+		recused, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return recused, err
+}
+
+// recuse records a juror released for having reported the target: on the
+// timeline, their task's close and, when the round must learn it from an
+// event (tell), the recusal's hand-over to the round.
+func recuse(ctx context.Context, tx pgx.Tx, caseID, jurorID string, now time.Time, tell bool) error {
+	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventRecused, JurorID: jurorID}); err != nil {
 		return err
 	}
-	return tx.Commit(ctx)
+	if err := enqueueTaskClose(ctx, tx, caseID, jurorID, "released"); err != nil {
+		return err
+	}
+	if !tell {
+		return nil
+	}
+	ev := app.RoundEvent{CaseID: caseID, JurorID: jurorID, Recused: true}
+	return outbox.Enqueue(ctx, tx, app.EffectRoundEvent, ev.Key(), ev)
+}
+
+func (r *Repo) RoundState(ctx context.Context, caseID string) (app.RoundState, error) {
+	var st app.RoundState
+	err := pgx.BeginTxFunc(ctx, r.db, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT status FROM cases WHERE id = $1`, caseID).Scan(&st.Status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return domain.ErrCaseNotFound
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT j.juror_id, j.drawn_at, j.deadline, j.substitute, j.state, coalesce(j.decision, ''), j.recused,
+				EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = j.case_id AND e.kind = 'reminded' AND e.juror_id = j.juror_id)
+			FROM case_jurors j WHERE j.case_id = $1 ORDER BY j.drawn_at, j.juror_id`, caseID)
+		if err != nil {
+			return err
+		}
+		st.Seats, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Seat, error) {
+			var (
+				s     domain.Seat
+				state string
+			)
+			err := row.Scan(&s.JurorID, &s.DrawnAt, &s.Deadline, &s.Substitute, &state, &s.Decision, &s.Recused, &s.Reminded)
+			s.Voted, s.Released = state == domain.SeatVoted, state == domain.SeatReleased
+			return s, err
+		})
+		return err
+	})
+	return st, err
 }
 
 // ReleaseJuror releases a juror who has not voted, under the juror row's
@@ -406,6 +521,9 @@ func (r *Repo) ReleaseJuror(ctx context.Context, caseID, jurorID string, now tim
 	var decision *string
 	err = tx.QueryRow(ctx, `SELECT state, decision FROM case_jurors WHERE case_id = $1 AND juror_id = $2 FOR UPDATE`,
 		caseID, jurorID).Scan(&state, &decision)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", app.ErrJurorNotFound
+	}
 	if err != nil {
 		return "", err
 	}
@@ -419,43 +537,49 @@ func (r *Repo) ReleaseJuror(ctx context.Context, caseID, jurorID string, now tim
 		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventTimedOut, JurorID: jurorID}); err != nil {
 			return "", err
 		}
+		if err := enqueueTaskClose(ctx, tx, caseID, jurorID, "released"); err != nil {
+			return "", err
+		}
 	}
 	return "", tx.Commit(ctx)
 }
 
-// CloseCase decides the case from the votes recorded in this database, under
-// an exclusive lock on the case row; a closed case returns what was decided.
-func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time) (app.Decision, error) {
+// RemindJuror records the reminder and its announcement together: the
+// timeline never says reminded when nothing will be published.
+func (r *Repo) RemindJuror(ctx context.Context, rem app.Reminder, now time.Time) error {
+	return pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
+		if err := recordEvent(ctx, tx, app.Event{CaseID: rem.CaseID, At: now, Kind: app.EventReminded, JurorID: rem.JurorID}); err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, app.EffectRemind, rem.Key(), rem)
+	})
+}
+
+// CloseCase decides the case from the votes recorded in this database (or
+// escalates it when the round failed), under an exclusive lock on the case
+// row, and enqueues the decision's publication
+// in the same transaction: a case that reads closed always has its
+// case-decided on the way. A closed case returns what was decided.
+func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time, failure string) (app.Decision, error) {
 	tx, err := r.db.Begin(ctx)
 	if err != nil {
 		return app.Decision{}, err
 	}
 	defer tx.Rollback(ctx)
-	c, err := scanCase(tx.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.id = $1 FOR UPDATE`, caseID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return app.Decision{}, domain.ErrCaseNotFound
+	c, d, err := loadDecision(ctx, tx, caseID, true)
+	if err != nil || domain.Closed(c.Status) {
+		return d, err
 	}
-	if err != nil {
-		return app.Decision{}, err
-	}
-	rows, err := tx.Query(ctx, `SELECT juror_id, decision FROM case_jurors
-		WHERE case_id = $1 AND state = 'voted' ORDER BY voted_at, juror_id`, caseID)
-	if err != nil {
-		return app.Decision{}, err
-	}
-	votes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[app.Vote])
-	if err != nil {
-		return app.Decision{}, err
-	}
-	d := app.Decision{CaseID: caseID, Target: c.Target, Votes: votes, Jurors: c.Jurors}
-	if domain.Closed(c.Status) {
-		d.Decision, d.DecidedAt, d.Tally = c.Status, *c.DecidedAt, c.Tally
-		return d, nil
-	}
-	for _, v := range votes {
+	for _, v := range d.Votes {
 		d.Tally.Add(v.Decision)
 	}
 	d.Decision, d.DecidedAt = domain.Outcome(d.Tally, c.Policy), now
+	if failure != "" {
+		d.Decision = domain.StatusEscalated
+		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventRoundFailed, Detail: failure}); err != nil {
+			return app.Decision{}, err
+		}
+	}
 	if _, err := tx.Exec(ctx, `UPDATE cases SET status = $2, decided_at = $3, tally_uphold = $4, tally_reject = $5 WHERE id = $1`,
 		caseID, d.Decision, now, d.Tally.Uphold, d.Tally.Reject); err != nil {
 		return app.Decision{}, err
@@ -463,5 +587,123 @@ func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time) (app
 	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventDecided, Detail: d.Decision}); err != nil {
 		return app.Decision{}, err
 	}
+	ref := app.DecisionRef{CaseID: caseID}
+	if err := outbox.Enqueue(ctx, tx, app.EffectPublishDecision, ref.Key(), ref); err != nil {
+		return app.Decision{}, err
+	}
 	return d, tx.Commit(ctx)
+}
+
+// loadDecision reads the case (locked for update when lock) and its votes;
+// for a closed case, d is its recorded decision.
+func loadDecision(ctx context.Context, q pgx.Tx, caseID string, lock bool) (app.CaseView, app.Decision, error) {
+	query := `SELECT ` + caseColumns + ` FROM cases c WHERE c.id = $1`
+	if lock {
+		query += ` FOR UPDATE`
+	}
+	c, err := scanCase(q.QueryRow(ctx, query, caseID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, app.Decision{}, domain.ErrCaseNotFound
+	}
+	if err != nil {
+		return c, app.Decision{}, err
+	}
+	rows, err := q.Query(ctx, `SELECT juror_id, decision FROM case_jurors
+		WHERE case_id = $1 AND state = 'voted' ORDER BY voted_at, juror_id`, caseID)
+	if err != nil {
+		return c, app.Decision{}, err
+	}
+	votes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[app.Vote])
+	if err != nil {
+		return c, app.Decision{}, err
+	}
+	d := app.Decision{CaseID: caseID, Target: c.Target, Votes: votes, Jurors: c.Jurors}
+	if domain.Closed(c.Status) {
+		d.Decision, d.DecidedAt, d.Tally = c.Status, *c.DecidedAt, c.Tally
+	}
+	return c, d, nil
+}
+
+func (r *Repo) Decision(ctx context.Context, caseID string) (app.Decision, error) {
+	var d app.Decision
+	err := pgx.BeginTxFunc(ctx, r.db, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		c, dec, err := loadDecision(ctx, tx, caseID, false)
+		if err == nil && !domain.Closed(c.Status) {
+			err = fmt.Errorf("decision of case %s: %w", caseID, app.ErrNotClosed)
+		}
+		d = dec
+		return err
+	})
+	return d, err
+}
+
+func (r *Repo) MarkDecisionPublished(ctx context.Context, caseID string, now time.Time) error {
+	_, err := r.db.Exec(ctx, `UPDATE cases SET decision_published_at = $2 WHERE id = $1 AND decision_published_at IS NULL`, caseID, now)
+	return err
+}
+
+// repairLock is the advisory lock that keeps the repair loop on one replica.
+const repairLock = "report.repair"
+
+// WithRepairLock holds a transaction-scoped advisory lock while f runs (f
+// uses the pool, not the transaction): it ends with the transaction, or
+// with the connection if this replica dies.
+func (r *Repo) WithRepairLock(ctx context.Context, f func(context.Context) error) (bool, error) {
+	tx, err := r.db.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var locked bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`, repairLock).Scan(&locked); err != nil {
+		return false, err
+	}
+	if !locked {
+		return false, nil
+	}
+	return true, f(ctx)
+}
+
+func (r *Repo) OpenRounds(ctx context.Context, startedBefore time.Time, limit int) ([]app.OpenRound, error) {
+	rows, err := r.db.Query(ctx, `SELECT id, policy, created_at, deadline, round_restarts FROM cases
+		WHERE status IN ('pending', 'voting') AND round_started_at < $1
+		ORDER BY round_checked_at NULLS FIRST, created_at LIMIT $2`, startedBefore, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.OpenRound, error) {
+		var o app.OpenRound
+		err := row.Scan(&o.CaseID, &o.Policy, &o.CreatedAt, &o.Deadline, &o.Restarts)
+		return o, err
+	})
+}
+
+func (r *Repo) MarkRoundChecked(ctx context.Context, caseID string, now time.Time) error {
+	_, err := r.db.Exec(ctx, `UPDATE cases SET round_checked_at = $2 WHERE id = $1`, caseID, now)
+	return err
+}
+
+func (r *Repo) NoteRoundRestart(ctx context.Context, caseID string, now time.Time) error {
+	return pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE cases SET round_restarts = round_restarts + 1 WHERE id = $1`, caseID); err != nil {
+			return err
+		}
+		return recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventRoundRestarted})
+	})
+}
+
+func (r *Repo) UnpublishedDecisions(ctx context.Context, limit int) ([]string, error) {
+	rows, err := r.db.Query(ctx, `SELECT c.id FROM cases c
+		WHERE c.decided_at IS NOT NULL AND c.decision_published_at IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedup_key = $1 || c.id AND o.dead_at IS NULL)
+		ORDER BY c.decided_at LIMIT $2`, app.DecisionKeyPrefix, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func (r *Repo) EnqueueDecision(ctx context.Context, caseID string) error {
+	ref := app.DecisionRef{CaseID: caseID}
+	return outbox.Enqueue(ctx, r.db, app.EffectPublishDecision, ref.Key(), ref)
 }

@@ -3,6 +3,8 @@ package reviewer
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/govern/kit/daprx"
@@ -26,10 +28,26 @@ func (c Client) DrawJury(ctx context.Context, req app.JuryRequest) ([]string, er
 	if err == nil && out.PoolTooSmall {
 		return nil, app.ErrPoolTooSmall
 	}
-	return out.Jurors, err
+	return out.Jurors, refusal(err)
 }
 
 func (c Client) CloseTask(ctx context.Context, caseID, jurorID, reason string) error {
 	body := map[string]string{"case_id": caseID, "juror_id": jurorID, "reason": reason}
-	return c.Sidecar.Invoke(ctx, c.AppID, http.MethodPost, "internal/tasks/close", body, nil)
+	return refusal(c.Sidecar.Invoke(ctx, c.AppID, http.MethodPost, "internal/tasks/close", body, nil))
+}
+
+// refusal marks the answers no retry can change as app.ErrRefused: a 4xx
+// but 401 and 403 (the tokens between app and sidecar, which operators
+// fix), 408 and 429. Everything else (5xx, an unreachable sidecar or app)
+// is transient.
+func refusal(err error) error {
+	var re *daprx.RemoteError
+	if !errors.As(err, &re) || re.Status/100 != 4 {
+		return err
+	}
+	switch re.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return err
+	}
+	return fmt.Errorf("%w: %w", app.ErrRefused, err)
 }

@@ -2,13 +2,15 @@
 package events
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/govern/kit/daprx"
+	"github.com/govern/kit/httpx"
+	"github.com/govern/kit/text"
 	"github.com/govern/report/adapters/daprpubsub"
 	"github.com/govern/report/app"
 	"github.com/govern/report/domain"
@@ -19,7 +21,7 @@ const RouteReports = "/events/reports"
 
 // Intake files reports that other systems publish, idempotently: the
 // message's idempotency_key (or, without one, its CloudEvent id) shares the
-// namespace of the HTTP Idempotency-Key header.
+// namespace of the HTTP Idempotency-Key header, per reporter.
 type Intake struct {
 	Svc        *app.Service
 	DeadLetter daprpubsub.Publisher
@@ -36,27 +38,35 @@ type reportMessage struct {
 	IdempotencyKey string `json:"idempotency_key"`
 }
 
-// MaxKeyLen bounds idempotency keys, as on HTTP.
-const MaxKeyLen = 200
-
+// report files one message. Only a transient failure (the database down) is
+// retried; a message that can never be filed (malformed, invalid, a
+// duplicate report, a reused key, ...) goes to the dead-letter topic with
+// its reason at once.
 func (in Intake) report(c *gin.Context, ev daprx.Event) daprx.Outcome {
 	ctx := c.Request.Context()
 	var msg reportMessage
-	if err := json.Unmarshal(ev.Data, &msg); err != nil {
-		return in.reject(c, ev, "malformed JSON: "+err.Error())
+	if err := httpx.Unmarshal(ev.Data, &msg); err != nil {
+		reason := err.Error()
+		if he := (*httpx.Error)(nil); errors.As(err, &he) {
+			reason = he.Message
+		}
+		if !strings.HasPrefix(reason, "malformed JSON") {
+			reason = "malformed JSON: " + reason
+		}
+		return in.reject(c, ev, reason)
 	}
 	key := msg.IdempotencyKey
 	if key == "" {
 		key = "event:" + ev.ID
 	}
-	if len(key) > MaxKeyLen {
-		return in.reject(c, ev, "idempotency_key longer than 200 bytes")
+	if err := text.Key("idempotency_key", key); err != nil {
+		return in.reject(c, ev, err.Error())
 	}
 	rc, replayed, err := in.Svc.SubmitReport(ctx, key, msg.Report)
 	switch {
-	case errors.Is(err, domain.ErrInvalidReport), errors.Is(err, domain.ErrInvalidPolicy):
-		return in.reject(c, ev, err.Error())
-	case errors.Is(err, domain.ErrAlreadyReported):
+	case errors.Is(err, domain.ErrIdempotencyKeyReused):
+		return in.reject(c, ev, "idempotency_key_reused: "+err.Error())
+	case err != nil && app.Permanent(err):
 		return in.reject(c, ev, err.Error())
 	case err != nil:
 		in.Log.Warn("report from topic failed; will be redelivered", "event_id", ev.ID, "err", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/govern/kit/auth"
 	"github.com/govern/kit/httpx"
+	"github.com/govern/kit/text"
 	"github.com/govern/report/app"
 	"github.com/govern/report/domain"
 )
@@ -35,7 +36,8 @@ func (h Handlers) Register(r gin.IRouter, jwtSecret string) {
 // mapError is the one place domain errors become HTTP answers.
 func mapError(err error) *httpx.Error {
 	switch {
-	case errors.Is(err, domain.ErrInvalidReport), errors.Is(err, domain.ErrInvalidVote), errors.Is(err, domain.ErrInvalidPolicy):
+	case errors.Is(err, domain.ErrInvalidReport), errors.Is(err, domain.ErrInvalidVote), errors.Is(err, domain.ErrInvalidPolicy),
+		errors.Is(err, text.ErrInvalid):
 		return httpx.BadRequest(err.Error())
 	case errors.Is(err, domain.ErrCaseNotFound), errors.Is(err, domain.ErrReportNotFound):
 		return httpx.NotFound(err.Error())
@@ -43,6 +45,8 @@ func mapError(err error) *httpx.Error {
 		return httpx.Forbidden(err.Error())
 	case errors.Is(err, domain.ErrAlreadyReported):
 		return httpx.Conflict("already_reported", err.Error())
+	case errors.Is(err, domain.ErrIdempotencyKeyReused):
+		return httpx.Conflict("idempotency_key_reused", err.Error())
 	case errors.Is(err, domain.ErrAlreadyVoted):
 		return httpx.Conflict("already_voted", err.Error())
 	case errors.Is(err, domain.ErrJurorReleased):
@@ -57,8 +61,16 @@ func mapError(err error) *httpx.Error {
 
 func fail(c *gin.Context, err error) { httpx.Write(c, err, mapError) }
 
-// MaxIdempotencyKeyLen bounds client-supplied idempotency keys.
-const MaxIdempotencyKeyLen = 200
+// pathID reads the path's id (a report or case id) as kit/text's ID, so that
+// an id no service could have issued is a 400, never a query.
+func pathID(c *gin.Context, field string) (string, bool) {
+	id := c.Param("id")
+	if err := text.ID(field, id); err != nil {
+		fail(c, err)
+		return "", false
+	}
+	return id, true
+}
 
 func (h Handlers) submitReport(c *gin.Context) {
 	var r domain.Report
@@ -71,9 +83,11 @@ func (h Handlers) submitReport(c *gin.Context) {
 		return
 	}
 	key := c.GetHeader("Idempotency-Key")
-	if len(key) > MaxIdempotencyKeyLen {
-		fail(c, httpx.BadRequest("Idempotency-Key is at most 200 bytes"))
-		return
+	if key != "" {
+		if err := text.Key("Idempotency-Key", key); err != nil {
+			fail(c, err)
+			return
+		}
 	}
 	rc, replayed, err := h.Svc.SubmitReport(c.Request.Context(), key, r)
 	if err != nil {
@@ -88,7 +102,11 @@ func (h Handlers) submitReport(c *gin.Context) {
 }
 
 func (h Handlers) getReport(c *gin.Context) {
-	v, err := h.Svc.Report(c.Request.Context(), c.Param("id"))
+	id, ok := pathID(c, "report_id")
+	if !ok {
+		return
+	}
+	v, err := h.Svc.Report(c.Request.Context(), id)
 	if err != nil {
 		fail(c, err)
 		return
@@ -143,7 +161,11 @@ func caseJSON(v app.CaseView) gin.H {
 }
 
 func (h Handlers) getCase(c *gin.Context) {
-	v, err := h.Svc.Case(c.Request.Context(), c.Param("id"))
+	id, ok := pathID(c, "case_id")
+	if !ok {
+		return
+	}
+	v, err := h.Svc.Case(c.Request.Context(), id)
 	if err != nil {
 		fail(c, err)
 		return
@@ -187,7 +209,11 @@ func (h Handlers) listCases(c *gin.Context) {
 }
 
 func (h Handlers) castVote(c *gin.Context) {
-	ctx, caseID, voter := c.Request.Context(), c.Param("id"), auth.From(c).UserID
+	ctx, voter := c.Request.Context(), auth.From(c).UserID
+	caseID, ok := pathID(c, "case_id")
+	if !ok {
+		return
+	}
 	var body struct {
 		Decision string `json:"decision"`
 		Comment  string `json:"comment"`

@@ -1,0 +1,177 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/govern/kit/outbox"
+	"github.com/govern/report/domain"
+)
+
+// Side effects the report service must make happen eventually. The
+// repository enqueues each (kit/outbox) in the database transaction of the
+// change that causes it, so that the change and the promise of its effect
+// commit together; the relay carries them out at least once, retrying with
+// capped back-off, and every effect is idempotent. Nothing that must happen
+// is a call made after a commit and logged when it fails.
+const (
+	// EffectRoundEvent hands a vote or a recusal to the case's round.
+	EffectRoundEvent = "report.round-event"
+	// EffectCloseTask closes a juror's task in the reviewer service after a
+	// vote or a release.
+	EffectCloseTask = "report.close-task"
+	// EffectRemind publishes juror-reminded.
+	EffectRemind = "report.remind"
+	// EffectPublishDecision publishes a closed case's decision on
+	// case-decided (keyed by case), then marks it published.
+	EffectPublishDecision = "report.publish-decision"
+)
+
+// VoteHandOverDelay holds a vote's outbox rows back: the vote request
+// carries them out directly, and the relay only steps in when that failed
+// (a sidecar or the reviewer down, the app gone before it could).
+const VoteHandOverDelay = 3 * time.Second
+
+// RoundEvent is what the case's round receives: a juror's vote, or the
+// news that a juror was recused (they reported the target) and needs
+// replacing. It is also the payload of the workflow's one external event.
+type RoundEvent struct {
+	CaseID   string `json:"case_id,omitempty"`
+	JurorID  string `json:"juror_id"`
+	Decision string `json:"decision,omitempty"`
+	Recused  bool   `json:"recused,omitempty"`
+}
+
+// Key identifies the event among the outbox's pending effects.
+func (e RoundEvent) Key() string {
+	what := "vote"
+	if e.Recused {
+		what = "recused"
+	}
+	return "round-event:" + e.CaseID + ":" + e.JurorID + ":" + what
+}
+
+// TaskClose closes one juror's task; Reason is "voted" or "released".
+type TaskClose struct {
+	CaseID  string `json:"case_id"`
+	JurorID string `json:"juror_id"`
+	Reason  string `json:"reason"`
+}
+
+// Key identifies the effect among the outbox's pending effects.
+func (c TaskClose) Key() string { return "close-task:" + c.CaseID + ":" + c.JurorID }
+
+// Reminder is a juror-reminded announcement.
+type Reminder struct {
+	CaseID   string    `json:"case_id"`
+	JurorID  string    `json:"juror_id"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// Key identifies the effect among the outbox's pending effects.
+func (r Reminder) Key() string { return "remind:" + r.CaseID + ":" + r.JurorID }
+
+// DecisionRef names the closed case whose decision must be published.
+type DecisionRef struct {
+	CaseID string `json:"case_id"`
+}
+
+// DecisionKeyPrefix starts the outbox key of every decision's publication.
+const DecisionKeyPrefix = "decision:"
+
+// Key identifies the effect among the outbox's pending effects.
+func (d DecisionRef) Key() string { return DecisionKeyPrefix + d.CaseID }
+
+// Effects is the outbox relay: handlers register with it, and a committed
+// change that enqueued an effect wakes it.
+type Effects interface {
+	Handle(kind string, h outbox.Handler)
+	Wake()
+}
+
+// RegisterEffects registers the handler of every effect with s.Effects.
+func (s *Service) RegisterEffects() {
+	s.Effects.Handle(EffectRoundEvent, effect(s.deliverRoundEvent))
+	s.Effects.Handle(EffectCloseTask, effect(s.closeTask))
+	s.Effects.Handle(EffectRemind, effect(s.remind))
+	s.Effects.Handle(EffectPublishDecision, effect(s.publishDecision))
+}
+
+// effectTimeout bounds one attempt, so that one slow effect holds its
+// relay batch back for seconds, not minutes.
+const effectTimeout = 10 * time.Second
+
+// effect decodes the payload into T for h; a payload that does not decode,
+// or an error Permanent says no retry can cure, sets the row aside.
+func effect[T any](h func(context.Context, T) error) outbox.Handler {
+	return func(ctx context.Context, payload json.RawMessage) error {
+		var v T
+		if err := json.Unmarshal(payload, &v); err != nil {
+			return outbox.Permanent(fmt.Errorf("decode payload: %w", err))
+		}
+		ctx, cancel := context.WithTimeout(ctx, effectTimeout)
+		defer cancel()
+		err := h(ctx, v)
+		if err != nil && Permanent(err) {
+			return outbox.Permanent(err)
+		}
+		return err
+	}
+}
+
+func (s *Service) deliverRoundEvent(ctx context.Context, e RoundEvent) error {
+	err := s.Rounds.Raise(ctx, e)
+	if err == nil {
+		return nil
+	}
+	// A closed case's round needs nothing more; a round that is gone is
+	// restarted by the repair loop (and reads its votes from the database),
+	// after which this delivery succeeds.
+	c, cerr := s.Repo.Case(ctx, e.CaseID)
+	switch {
+	case errors.Is(cerr, domain.ErrCaseNotFound):
+		return cerr
+	case cerr == nil && domain.Closed(c.Status):
+		return nil
+	}
+	return fmt.Errorf("hand %s of %s to the round of case %s: %w", eventName(e), e.JurorID, e.CaseID, err)
+}
+
+func eventName(e RoundEvent) string {
+	if e.Recused {
+		return "the recusal"
+	}
+	return "the vote"
+}
+
+func (s *Service) closeTask(ctx context.Context, c TaskClose) error {
+	if err := s.Reviewer.CloseTask(ctx, c.CaseID, c.JurorID, c.Reason); err != nil {
+		return fmt.Errorf("close task of %s in case %s: %w", c.JurorID, c.CaseID, err)
+	}
+	return nil
+}
+
+func (s *Service) remind(ctx context.Context, r Reminder) error {
+	if err := s.Notifier.Reminded(ctx, r.CaseID, r.JurorID, r.Deadline); err != nil {
+		return fmt.Errorf("publish reminder of %s in case %s: %w", r.JurorID, r.CaseID, err)
+	}
+	return nil
+}
+
+func (s *Service) publishDecision(ctx context.Context, ref DecisionRef) error {
+	d, err := s.Repo.Decision(ctx, ref.CaseID)
+	if err != nil {
+		return fmt.Errorf("load decision of case %s: %w", ref.CaseID, err)
+	}
+	if err := s.Publisher.PublishDecision(ctx, d); err != nil {
+		return fmt.Errorf("publish decision of case %s: %w", ref.CaseID, err)
+	}
+	if err := s.Repo.MarkDecisionPublished(ctx, ref.CaseID, s.Now()); err != nil {
+		return fmt.Errorf("mark decision of case %s published: %w", ref.CaseID, err)
+	}
+	s.Log.Info("decision published", "case_id", ref.CaseID, "decision", d.Decision)
+	return nil
+}

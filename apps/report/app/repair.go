@@ -1,0 +1,147 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/govern/report/domain"
+)
+
+// Repairs is what the repair loop needs from the report database.
+type Repairs interface {
+	// WithRepairLock runs f unless another replica holds the repair lock
+	// (ran is false then); the lock is released when f returns or the
+	// replica dies.
+	WithRepairLock(ctx context.Context, f func(context.Context) error) (ran bool, err error)
+	// OpenRounds lists up to limit open cases whose round started before
+	// startedBefore, those checked longest ago first.
+	OpenRounds(ctx context.Context, startedBefore time.Time, limit int) ([]OpenRound, error)
+	MarkRoundChecked(ctx context.Context, caseID string, now time.Time) error
+	// NoteRoundRestart counts a restart of the case's round and records it
+	// on the timeline.
+	NoteRoundRestart(ctx context.Context, caseID string, now time.Time) error
+	// UnpublishedDecisions lists up to limit closed cases with neither a
+	// published decision nor its publication pending in the outbox.
+	UnpublishedDecisions(ctx context.Context, limit int) ([]string, error)
+	// EnqueueDecision enqueues the publication of a closed case's decision.
+	EnqueueDecision(ctx context.Context, caseID string) error
+}
+
+// OpenRound is an open case's round as the repair loop checks it.
+type OpenRound struct {
+	RoundInput
+	Restarts int
+}
+
+// Repair settings.
+const (
+	// MaxRoundRestarts is how often the repair loop starts a round again;
+	// a case whose round keeps ending without closing it closes as
+	// escalated instead.
+	MaxRoundRestarts = 3
+	repairBatch      = 100
+)
+
+// RunRepair runs Repair every interval until ctx ends.
+func (s *Service) RunRepair(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.Repair(ctx, interval); err != nil && ctx.Err() == nil {
+			s.Log.Warn("repair", "err", err)
+		}
+	}
+}
+
+// Repair mends what a crash, a lost workflow or a bug can leave behind,
+// on one replica at a time: an open case whose round is missing or ended
+// gets its round started again (the round rebuilds itself from the
+// database), or closes as escalated after MaxRoundRestarts; a closed case
+// whose decision is neither published nor pending in the outbox gets its
+// publication enqueued. Each pass looks at a bounded batch; rounds started
+// less than grace ago are left alone (one pass later, they are checked).
+func (s *Service) Repair(ctx context.Context, grace time.Duration) error {
+	_, err := s.Repo.WithRepairLock(ctx, func(ctx context.Context) error {
+		return errors.Join(s.repairRounds(ctx, grace), s.republishDecisions(ctx))
+	})
+	return err
+}
+
+func (s *Service) repairRounds(ctx context.Context, grace time.Duration) error {
+	now := s.Now()
+	open, err := s.Repo.OpenRounds(ctx, now.Add(-grace), repairBatch)
+	if err != nil {
+		return fmt.Errorf("list open rounds: %w", err)
+	}
+	var errs []error
+	for _, r := range open {
+		if err := s.repairRound(ctx, r, now); err != nil {
+			errs = append(errs, fmt.Errorf("repair round of case %s: %w", r.CaseID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) repairRound(ctx context.Context, r OpenRound, now time.Time) error {
+	status, err := s.Rounds.Status(ctx, r.CaseID)
+	if err != nil {
+		return err
+	}
+	if status != RoundAlive {
+		// The round may have closed the case since it was listed.
+		c, err := s.Repo.Case(ctx, r.CaseID)
+		if err != nil {
+			return err
+		}
+		if !domain.Closed(c.Status) {
+			if err := s.restartRound(ctx, r, now); err != nil {
+				return err
+			}
+		}
+	}
+	return s.Repo.MarkRoundChecked(ctx, r.CaseID, now)
+}
+
+func (s *Service) restartRound(ctx context.Context, r OpenRound, now time.Time) error {
+	if r.Restarts >= MaxRoundRestarts {
+		reason := fmt.Sprintf("the round ended %d times without closing the case", r.Restarts+1)
+		s.Log.Error("round cannot go on; closing the case as escalated", "case_id", r.CaseID, "reason", reason)
+		_, err := s.CloseCase(ctx, r.CaseID, reason)
+		return err
+	}
+	if err := s.Repo.NoteRoundRestart(ctx, r.CaseID, now); err != nil {
+		return err
+	}
+	in := r.RoundInput
+	in.PoolRetry, in.PoolWaits = s.poolRetry(), 0
+	if err := s.Rounds.Start(ctx, in); err != nil {
+		return fmt.Errorf("start round again: %w", err)
+	}
+	s.Log.Warn("round was missing or had ended with the case open; started again", "case_id", r.CaseID,
+		"restarts", r.Restarts+1)
+	return nil
+}
+
+func (s *Service) republishDecisions(ctx context.Context) error {
+	ids, err := s.Repo.UnpublishedDecisions(ctx, repairBatch)
+	if err != nil {
+		return fmt.Errorf("list unpublished decisions: %w", err)
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := s.Repo.EnqueueDecision(ctx, id); err != nil {
+			errs = append(errs, fmt.Errorf("enqueue decision of case %s: %w", id, err))
+			continue
+		}
+		s.Log.Warn("closed case had no published decision and none pending; publication enqueued", "case_id", id)
+	}
+	s.wakeIf(len(ids) > 0)
+	return errors.Join(errs...)
+}

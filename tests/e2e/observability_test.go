@@ -1,0 +1,213 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// jaegerTrace is the part of Jaeger's query API answer (/api/traces) read here.
+type jaegerTrace struct {
+	TraceID string `json:"traceID"`
+	Spans   []struct {
+		OperationName string `json:"operationName"`
+		ProcessID     string `json:"processID"`
+		StartTime     int64  `json:"startTime"` // microseconds since the epoch
+	} `json:"spans"`
+	Processes map[string]struct {
+		ServiceName string `json:"serviceName"`
+	} `json:"processes"`
+}
+
+// services is the set of processes (Dapr app-ids) with spans in the trace.
+func (tr jaegerTrace) services() []string {
+	var out []string
+	for _, p := range tr.Processes {
+		if !slices.Contains(out, p.ServiceName) {
+			out = append(out, p.ServiceName)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// operations lists the trace's span names begun at or after since, with the
+// service each ran in.
+func (tr jaegerTrace) operations(since time.Time) map[string][]string {
+	out := map[string][]string{}
+	for _, s := range tr.Spans {
+		if s.StartTime < since.UnixMicro() {
+			continue
+		}
+		svc := tr.Processes[s.ProcessID].ServiceName
+		if !slices.Contains(out[s.OperationName], svc) {
+			out[s.OperationName] = append(out[s.OperationName], svc)
+		}
+	}
+	return out
+}
+
+// jaegerTraces asks the profile's Jaeger (scripts/observability.sh) for the
+// recent traces that have spans of service.
+func jaegerTraces(ctx context.Context, service string, since time.Time) ([]jaegerTrace, error) {
+	base := os.Getenv("GOVERN_JAEGER_URL")
+	if base == "" {
+		return nil, fmt.Errorf("GOVERN_JAEGER_URL is not set: run through make test (scripts/test.sh starts Jaeger)")
+	}
+	q := url.Values{"service": {service}, "limit": {"1000"}, "start": {fmt.Sprint(since.UnixMicro())}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/traces?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("Jaeger's query API at %s: %w", base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("Jaeger answered %s", resp.Status)
+	}
+	var body struct {
+		Data []jaegerTrace `json:"data"`
+	}
+	return body.Data, json.NewDecoder(resp.Body).Decode(&body)
+}
+
+// A round leaves spans of all three sidecars in the trace store: the
+// workflow and its activities in report's, the jury draw as one trace
+// across report's and reviewer's, and the case-decided deliveries in
+// reviewer's and reward's. (Those deliveries start traces of their own:
+// Dapr's outbox publishes from inside the sidecar with no parent span.)
+func TestARoundLeavesSpansOfTheThreeSidecarsInJaeger(t *testing.T) {
+	ctx := ctxT(t)
+	start := time.Now().Add(-time.Second)
+	rc, _ := fileReport(t, ctx, "post")
+	jurors := jurorsOf(t, ctx, rc.CaseID, 5)
+	for _, j := range jurors[:3] {
+		resp, err := vote(ctx, rc.CaseID, j, "uphold")
+		must(t, resp, err, 202)
+	}
+	waitClosed(t, ctx, rc.CaseID, 20*time.Second)
+	eventually(t, "credit for "+jurors[0], 20*time.Second, func() (bool, string) {
+		n, _ := accountOf(t, ctx, jurors[0]).creditsFor(rc.CaseID)
+		return n == 1, fmt.Sprint(n, " credits")
+	})
+
+	// Each sidecar exports in batches: wait until every expected span is in.
+	want := map[string][]string{ // span name -> services that must have one since start
+		"create_orchestration||VoteRound":    {"report"},
+		"activity||DrawJury":                 {"report"},
+		"CallLocal/reviewer/internal/juries": {"report", "reviewer"},
+		"pubsub/case-decided":                {"reviewer", "reward"},
+	}
+	eventually(t, "the round's spans in Jaeger", 30*time.Second, func() (bool, string) {
+		got := map[string][]string{}
+		drawShared := false
+		for _, svc := range []string{"report", "reviewer", "reward"} {
+			traces, err := jaegerTraces(ctx, svc, start)
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, tr := range traces {
+				ops := tr.operations(start)
+				for op, svcs := range ops {
+					for _, s := range svcs {
+						if !slices.Contains(got[op], s) {
+							got[op] = append(got[op], s)
+						}
+					}
+				}
+				// The draw is one trace: report's client span and reviewer's server span.
+				if len(ops["CallLocal/reviewer/internal/juries"]) == 2 {
+					drawShared = true
+				}
+			}
+		}
+		var missing []string
+		for op, svcs := range want {
+			for _, s := range svcs {
+				if !slices.Contains(got[op], s) {
+					missing = append(missing, s+": "+op)
+				}
+			}
+		}
+		if !drawShared {
+			missing = append(missing, "one trace holding the jury draw in report and reviewer")
+		}
+		slices.Sort(missing)
+		return len(missing) == 0, "missing " + strings.Join(missing, ", ")
+	})
+}
+
+// The Dapr series the dashboards' pub/sub and workflow panels read exist on
+// the sidecars after a round, under the names derived from Dapr's source
+// (tests/observability checks the dashboards against those).
+func TestSidecarsExportTheDaprSeriesTheDashboardsRead(t *testing.T) {
+	ctx := ctxT(t)
+	rc, _ := fileReport(t, ctx, "post")
+	jurors := jurorsOf(t, ctx, rc.CaseID, 5)
+	for _, j := range jurors[:3] {
+		resp, err := vote(ctx, rc.CaseID, j, "uphold")
+		must(t, resp, err, 202)
+	}
+	waitClosed(t, ctx, rc.CaseID, 20*time.Second)
+	want := map[string][]string{
+		// report's only publish in a round is the outbox's, which Dapr does
+		// not count as egress.
+		"report": {"dapr_runtime_workflow_execution_count",
+			"dapr_runtime_workflow_activity_execution_count", "dapr_runtime_workflow_activity_execution_latency_bucket",
+			"dapr_component_state_count", "dapr_component_state_latencies_bucket", "dapr_runtime_component_loaded"},
+		"reviewer": {"dapr_component_pubsub_ingress_count", "dapr_component_pubsub_ingress_latencies_bucket",
+			"dapr_component_pubsub_egress_count"},
+		"reward": {"dapr_component_pubsub_ingress_count", "dapr_component_pubsub_ingress_latencies_bucket"},
+	}
+	for app, names := range want {
+		eventually(t, app+"'s sidecar series", 20*time.Second, func() (bool, string) {
+			have, err := seriesNames(ctx, plat.SidecarMetricsURL(app))
+			if err != nil {
+				return false, err.Error()
+			}
+			var missing []string
+			for _, n := range names {
+				if !have[n] {
+					missing = append(missing, n)
+				}
+			}
+			return len(missing) == 0, "missing " + strings.Join(missing, ", ")
+		})
+	}
+}
+
+// seriesNames reads a Prometheus text exposition and returns its series names.
+func seriesNames(ctx context.Context, metricsURL string) (map[string]bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metricsURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]bool{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, _, _ := strings.Cut(line, "{")
+		name, _, _ = strings.Cut(name, " ")
+		out[name] = true
+	}
+	return out, sc.Err()
+}

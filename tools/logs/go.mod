@@ -1,0 +1,3 @@
+module github.com/govern/tools/logs
+
+go 1.26.0
