@@ -18,6 +18,7 @@ import (
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/liveconfig"
 	"github.com/govern/kit/openapi"
+	"github.com/govern/kit/outbox"
 	"github.com/govern/kit/service"
 	"github.com/govern/reviewer/adapters/daprpubsub"
 	"github.com/govern/reviewer/adapters/postgres"
@@ -31,7 +32,11 @@ func main() {
 
 func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool.Pool) error {
 	sidecar := daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken)
-	svc := app.New(postgres.New(pool), daprpubsub.New(sidecar, cfg.PubSub), log)
+	relay := &outbox.Relay{DB: pool, Log: log, Service: "reviewer"}
+	svc := app.New(postgres.New(pool), daprpubsub.New(sidecar, cfg.PubSub), log, relay.Wake)
+	relay.Handle(app.OutboxTaskAssigned, svc.Announce)
+	svc.Tasks = app.NewTaskHub(config.Int("STREAMS_PER_USER", app.DefaultStreamsPerUser),
+		config.Int("STREAMS_PER_REPLICA", app.DefaultStreamsPerReplica))
 	if err := svc.ReloadSettings(ctx); err != nil {
 		return err
 	}
@@ -50,6 +55,8 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool
 	openapi.Mount(engine, "reviewer")
 
 	go settings.Run(ctx)
+	go relay.Run(ctx)
+	go func() { <-ctx.Done(); svc.Tasks.Close() }() // streams end before the HTTP drain
 	go postgres.ListenTasks(ctx, cfg.DatabaseURL, log, svc.TaskCreated)
 	go svc.RunAdjustment(ctx, config.Duration("ADJUSTMENT_TICK", time.Second))
 	return httpx.Serve(ctx, log, cfg.HTTPAddr, engine)

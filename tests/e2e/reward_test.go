@@ -298,7 +298,7 @@ func TestReplayedIdempotencyKeyRedeemsOnceAndRepeatsTheFirstAnswer(t *testing.T)
 	must(t, first, err, 409)
 	resp, err := plat.As("reward", "ops-mall", "ops").Do(ctx, "PUT", "/v1/catalog/"+sku+"/stock", map[string]int64{"stock": 50})
 	must(t, resp, err, 200)
-	again, err := redeem(ctx, user, refusedKey, sku, 1)
+	again, err := redeem(ctx, user, refusedKey, sku, 2)
 	must(t, again, err, 409)
 	if !bytes.Equal(again.Body, first.Body) {
 		t.Fatalf("replayed refusal %s, want %s", again, first)

@@ -133,3 +133,21 @@ func IsUniqueViolation(err error, constraint string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505" && (constraint == "" || pgErr.ConstraintName == constraint)
 }
+
+// Refused reports whether err is PostgreSQL refusing the data itself: a data
+// exception (class 22: NUL or invalid UTF-8 in text, a value out of range),
+// a NOT NULL or CHECK violation, or a program limit (class 54: a row or index
+// entry too large). The same input is refused every time, so a message that
+// caused it is poison: consumers drop it instead of retrying. Everything else
+// (connections, serialisation, deadlocks, unique races) may pass next time.
+func Refused(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(pgErr.Code, "22"), strings.HasPrefix(pgErr.Code, "54"):
+		return true
+	}
+	return pgErr.Code == "23502" || pgErr.Code == "23514"
+}

@@ -41,7 +41,8 @@ type Repository interface {
 	// DrawJury serves req in one transaction: it returns the stored draw when
 	// req.DrawID was served before (created false); otherwise it draws
 	// req.Size jurors eligible under sel, enforcing sel.Fatigue against
-	// concurrent draws, and records the draw with one open task per juror.
+	// concurrent draws, and records the draw with one open task per juror
+	// and its AnnouncementFor in the outbox (kind OutboxTaskAssigned).
 	DrawJury(ctx context.Context, req domain.DrawRequest, sel Selection) (d domain.Draw, created bool, err error)
 	// CloseTask closes one open task; closing a closed task changes nothing.
 	// It returns domain.ErrTaskNotFound when the task never existed.
@@ -96,15 +97,18 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	newRand  func() *rand.Rand
+	wake     func()
 	Settings *Settings
 	Tasks    *TaskHub
 }
 
 // New returns the service with the real clock, a cryptographically seeded
-// random source per draw, default settings and no stream subscribers.
-func New(repo Repository, pub Publisher, log *slog.Logger) *Service {
-	return &Service{repo: repo, pub: pub, log: log, now: time.Now, newRand: seededRand,
-		Settings: NewSettings(), Tasks: NewTaskHub()}
+// random source per draw, default settings and no stream subscribers (with
+// the default stream caps). wakeOutbox is called after each commit that
+// enqueued an outbox effect.
+func New(repo Repository, pub Publisher, log *slog.Logger, wakeOutbox func()) *Service {
+	return &Service{repo: repo, pub: pub, log: log, now: time.Now, newRand: seededRand, wake: wakeOutbox,
+		Settings: NewSettings(), Tasks: NewTaskHub(DefaultStreamsPerUser, DefaultStreamsPerReplica)}
 }
 
 func seededRand() *rand.Rand {

@@ -2,14 +2,20 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
+
+	"github.com/govern/kit/outbox"
 
 	"github.com/govern/reviewer/domain"
 )
 
 // DrawJury serves a jury request from the report service. Repeating a draw id
-// returns the jurors drawn the first time.
+// returns the jurors drawn the first time. The draw's task-assigned events
+// are committed with it (in the outbox) and published by the relay after.
 func (s *Service) DrawJury(ctx context.Context, req domain.DrawRequest) (domain.Draw, error) {
 	if err := req.Validate(); err != nil {
 		return domain.Draw{}, err
@@ -23,27 +29,51 @@ func (s *Service) DrawJury(ctx context.Context, req domain.DrawRequest) (domain.
 		return domain.Draw{}, fmt.Errorf("draw %s for case %s: served case %s: %w", req.DrawID, req.CaseID, d.CaseID, domain.ErrDrawIDReused)
 	}
 	if created {
-		s.announce(ctx, d, req)
+		s.wake()
+		s.log.InfoContext(ctx, "jury drawn", "draw_id", d.DrawID, "case_id", d.CaseID, "size", len(d.Jurors))
 	}
 	return d, nil
 }
 
-// announce publishes task-assigned for every drawn juror, in parallel. The
-// tasks are committed; a lost announcement must not undo the draw, so
-// failures are logged, and a departing caller does not cancel them midway.
-func (s *Service) announce(ctx context.Context, d domain.Draw, req domain.DrawRequest) {
-	ctx = context.WithoutCancel(ctx)
+// OutboxTaskAssigned is the outbox kind of a draw's announcement: the
+// repository enqueues an Announcement with every draw it records.
+const OutboxTaskAssigned = "task-assigned"
+
+// Announcement is the outbox payload that publishes one draw's
+// task-assigned events.
+type Announcement struct {
+	DrawID   string    `json:"draw_id"`
+	CaseID   string    `json:"case_id"`
+	Jurors   []string  `json:"jurors"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// AnnouncementFor is what announces draw d of req.
+func AnnouncementFor(d domain.Draw, req domain.DrawRequest) Announcement {
+	return Announcement{DrawID: d.DrawID, CaseID: d.CaseID, Jurors: d.Jurors, Deadline: req.Deadline.UTC()}
+}
+
+// Announce is the outbox handler of OutboxTaskAssigned: it publishes
+// task-assigned for every juror of the draw, in parallel, and fails when any
+// publish failed, so that the relay tries again later. Consumers may thus
+// see an event more than once and deduplicate by (case_id, juror_id).
+func (s *Service) Announce(ctx context.Context, payload json.RawMessage) error {
+	var a Announcement
+	if err := json.Unmarshal(payload, &a); err != nil || a.CaseID == "" {
+		return outbox.Permanent(fmt.Errorf("task-assigned payload %s: %v", payload, err))
+	}
+	errs := make([]error, len(a.Jurors))
 	var wg sync.WaitGroup
-	for _, j := range d.Jurors {
+	for i, j := range a.Jurors {
 		wg.Go(func() {
-			e := TaskAssigned{CaseID: d.CaseID, JurorID: j, Deadline: req.Deadline.UTC()}
-			if err := s.pub.TaskAssigned(ctx, e); err != nil {
-				s.log.ErrorContext(ctx, "publish task-assigned failed", "case_id", d.CaseID, "juror_id", j, "err", err)
-			}
+			errs[i] = s.pub.TaskAssigned(ctx, TaskAssigned{CaseID: a.CaseID, JurorID: j, Deadline: a.Deadline})
 		})
 	}
 	wg.Wait()
-	s.log.InfoContext(ctx, "jury drawn", "draw_id", d.DrawID, "case_id", d.CaseID, "size", len(d.Jurors))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("publish task-assigned of draw %s: %w", a.DrawID, err)
+	}
+	return nil
 }
 
 // CloseTask closes one juror's task after a vote or release.

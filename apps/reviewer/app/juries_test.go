@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ type drawRepo struct {
 	draws    map[string]domain.Draw
 	lastSel  Selection
 	versions map[string]int64
+	outbox   []json.RawMessage // announcements enqueued with their draws
 }
 
 func (r *drawRepo) DrawJury(_ context.Context, req domain.DrawRequest, sel Selection) (domain.Draw, bool, error) {
@@ -34,6 +36,11 @@ func (r *drawRepo) DrawJury(_ context.Context, req domain.DrawRequest, sel Selec
 	}
 	d := domain.Draw{DrawID: req.DrawID, CaseID: req.CaseID, Jurors: jurors}
 	r.draws[req.DrawID] = d
+	payload, err := json.Marshal(AnnouncementFor(d, req))
+	if err != nil {
+		return domain.Draw{}, false, err
+	}
+	r.outbox = append(r.outbox, payload)
 	return d, true, nil
 }
 
@@ -62,9 +69,20 @@ func newTestService(eligible []string, pub *recordingPublisher) *Service {
 
 func newTestServiceAndRepo(eligible []string, pub *recordingPublisher) (*Service, *drawRepo) {
 	repo := &drawRepo{eligible: eligible, draws: map[string]domain.Draw{}, versions: map[string]int64{}}
-	s := New(repo, pub, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(repo, pub, slog.New(slog.NewTextHandler(io.Discard, nil)), func() {})
 	s.newRand = seedFrom(7)
 	return s, repo
+}
+
+// relay carries out every announcement enqueued so far, as the outbox relay
+// does, and returns the first error.
+func relay(s *Service, repo *drawRepo) error {
+	for _, p := range repo.outbox {
+		if err := s.Announce(context.Background(), p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func drawRequest(id string, size int) domain.DrawRequest {
@@ -75,10 +93,12 @@ func drawRequest(id string, size int) domain.DrawRequest {
 	}
 }
 
-func TestEveryDrawnJurorIsAnnouncedOnce(t *testing.T) {
+func TestEveryDrawnJurorIsAnnouncedOnceThroughTheOutbox(t *testing.T) {
 	t.Parallel()
 	pub := &recordingPublisher{}
-	s := newTestService([]string{"a", "b", "c", "d", "reporter", "owner"}, pub)
+	s, repo := newTestServiceAndRepo([]string{"a", "b", "c", "d", "reporter", "owner"}, pub)
+	woken := 0
+	s.wake = func() { woken++ }
 
 	d, err := s.DrawJury(context.Background(), drawRequest("draw-1", 3))
 	if err != nil {
@@ -87,11 +107,17 @@ func TestEveryDrawnJurorIsAnnouncedOnce(t *testing.T) {
 	if len(d.Jurors) != 3 || slices.Contains(d.Jurors, "reporter") || slices.Contains(d.Jurors, "owner") {
 		t.Fatalf("jurors = %v", d.Jurors)
 	}
+	if len(pub.events) != 0 || len(repo.outbox) != 1 || woken != 1 {
+		t.Fatalf("published %d at once, %d enqueued, relay woken %d times; want 0, 1, 1", len(pub.events), len(repo.outbox), woken)
+	}
+	if err := relay(s, repo); err != nil {
+		t.Fatal(err)
+	}
 	if len(pub.events) != 3 {
 		t.Fatalf("published %d events, want 3", len(pub.events))
 	}
 	for i, e := range pub.events {
-		if !slices.Contains(d.Jurors, e.JurorID) || e.CaseID != "case-1" {
+		if !slices.Contains(d.Jurors, e.JurorID) || e.CaseID != "case-1" || !e.Deadline.Equal(drawRequest("", 0).Deadline) {
 			t.Fatalf("event %d = %+v", i, e)
 		}
 	}
@@ -100,7 +126,7 @@ func TestEveryDrawnJurorIsAnnouncedOnce(t *testing.T) {
 func TestRepeatedDrawReturnsTheSameJurorsWithoutAnnouncingAgain(t *testing.T) {
 	t.Parallel()
 	pub := &recordingPublisher{}
-	s := newTestService([]string{"a", "b", "c", "d"}, pub)
+	s, repo := newTestServiceAndRepo([]string{"a", "b", "c", "d"}, pub)
 
 	first, err := s.DrawJury(context.Background(), drawRequest("draw-1", 2))
 	if err != nil {
@@ -112,6 +138,9 @@ func TestRepeatedDrawReturnsTheSameJurorsWithoutAnnouncingAgain(t *testing.T) {
 	}
 	if !slices.Equal(first.Jurors, again.Jurors) {
 		t.Fatalf("repeat drew %v, first drew %v", again.Jurors, first.Jurors)
+	}
+	if err := relay(s, repo); err != nil {
+		t.Fatal(err)
 	}
 	if len(pub.events) != 2 {
 		t.Fatalf("published %d events, want 2", len(pub.events))
@@ -133,23 +162,40 @@ func TestDrawIDReusedForAnotherCaseIsRejected(t *testing.T) {
 
 func TestTooSmallPoolDrawsNobody(t *testing.T) {
 	t.Parallel()
-	pub := &recordingPublisher{}
-	s := newTestService([]string{"a", "owner"}, pub)
+	s, repo := newTestServiceAndRepo([]string{"a", "owner"}, &recordingPublisher{})
 	if _, err := s.DrawJury(context.Background(), drawRequest("draw-1", 2)); !errors.Is(err, domain.ErrPoolTooSmall) {
 		t.Fatalf("err = %v, want ErrPoolTooSmall", err)
 	}
-	if len(pub.events) != 0 {
-		t.Fatalf("published %v", pub.events)
+	if len(repo.outbox) != 0 {
+		t.Fatalf("enqueued %v", repo.outbox)
 	}
 }
 
-func TestFailedAnnouncementDoesNotFailTheDraw(t *testing.T) {
+func TestFailedPublishFailsTheAnnouncementNotTheDraw(t *testing.T) {
 	t.Parallel()
 	pub := &recordingPublisher{err: errors.New("sidecar down")}
-	s := newTestService([]string{"a", "b"}, pub)
+	s, repo := newTestServiceAndRepo([]string{"a", "b"}, pub)
 	d, err := s.DrawJury(context.Background(), drawRequest("draw-1", 2))
 	if err != nil || len(d.Jurors) != 2 {
 		t.Fatalf("draw = %v, %v", d, err)
+	}
+	if err := relay(s, repo); err == nil {
+		t.Fatal("announcement succeeded while every publish failed: the relay would not try again")
+	}
+	pub.err = nil
+	pub.events = nil
+	if err := relay(s, repo); err != nil || len(pub.events) != 2 {
+		t.Fatalf("retry published %v, %v", pub.events, err)
+	}
+}
+
+func TestMalformedAnnouncementFails(t *testing.T) {
+	t.Parallel()
+	s := newTestService(nil, &recordingPublisher{})
+	for _, p := range []string{`"x"`, `{}`, `{"case_id":7}`} {
+		if err := s.Announce(context.Background(), json.RawMessage(p)); err == nil {
+			t.Errorf("Announce(%s) succeeded", p)
+		}
 	}
 }
 

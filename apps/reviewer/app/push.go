@@ -12,32 +12,88 @@ import (
 // are dropped for it (the task list still has them).
 const streamBuffer = 64
 
-// TaskHub fans new tasks out to this replica's stream clients.
+// Defaults of the stream caps (env STREAMS_PER_USER, STREAMS_PER_REPLICA).
+// Each open stream holds a connection, a goroutine and its buffer; a user
+// needs one per device, and a replica's total bounds its memory.
+const (
+	DefaultStreamsPerUser    = 3
+	DefaultStreamsPerReplica = 2000
+)
+
+// Why a stream is refused. Each is temporary: the client may try again
+// after a while (on another replica, for the last two).
+var (
+	ErrStreamsPerUser    = errors.New("too many open streams for this user")
+	ErrStreamsPerReplica = errors.New("too many open streams on this replica")
+	ErrStreamsClosed     = errors.New("this replica is shutting down")
+)
+
+// TaskHub fans new tasks out to this replica's stream clients, at most
+// perUser streams per juror and total streams in all.
 type TaskHub struct {
-	mu   sync.RWMutex
-	subs map[string]map[chan domain.Task]struct{}
+	mu      sync.RWMutex
+	subs    map[string]map[chan domain.Task]struct{}
+	open    int
+	perUser int
+	total   int
+	closed  chan struct{}
 }
 
 // NewTaskHub returns a hub without subscribers.
-func NewTaskHub() *TaskHub { return &TaskHub{subs: map[string]map[chan domain.Task]struct{}{}} }
+func NewTaskHub(perUser, total int) *TaskHub {
+	return &TaskHub{subs: map[string]map[chan domain.Task]struct{}{}, perUser: perUser, total: total,
+		closed: make(chan struct{})}
+}
 
 // Subscribe returns a channel of jurorID's new tasks and a function that
-// ends the subscription.
-func (h *TaskHub) Subscribe(jurorID string) (<-chan domain.Task, func()) {
-	ch := make(chan domain.Task, streamBuffer)
+// ends the subscription, or why the stream cannot open now.
+func (h *TaskHub) Subscribe(jurorID string) (<-chan domain.Task, func(), error) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.closed:
+		return nil, nil, ErrStreamsClosed
+	default:
+	}
+	switch {
+	case len(h.subs[jurorID]) >= h.perUser:
+		return nil, nil, ErrStreamsPerUser
+	case h.open >= h.total:
+		return nil, nil, ErrStreamsPerReplica
+	}
+	ch := make(chan domain.Task, streamBuffer)
 	if h.subs[jurorID] == nil {
 		h.subs[jurorID] = map[chan domain.Task]struct{}{}
 	}
 	h.subs[jurorID][ch] = struct{}{}
-	h.mu.Unlock()
+	h.open++
+	var once sync.Once
 	return ch, func() {
-		h.mu.Lock()
-		delete(h.subs[jurorID], ch)
-		if len(h.subs[jurorID]) == 0 {
-			delete(h.subs, jurorID)
-		}
-		h.mu.Unlock()
+		once.Do(func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			delete(h.subs[jurorID], ch)
+			if len(h.subs[jurorID]) == 0 {
+				delete(h.subs, jurorID)
+			}
+			h.open--
+		})
+	}, nil
+}
+
+// Closing is closed once the replica shuts down: every stream ends then.
+func (h *TaskHub) Closing() <-chan struct{} { return h.closed }
+
+// Close ends every stream and refuses new ones (on shutdown, so that the
+// HTTP server's drain is not held up by streams that never end by
+// themselves). Closing twice is harmless.
+func (h *TaskHub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.closed:
+	default:
+		close(h.closed)
 	}
 }
 

@@ -113,6 +113,15 @@ func TestProfileValidation(t *testing.T) {
 		{"overlong user id", strings.Repeat("u", 129), nil, now, false},
 		{"empty tag", "u1", []string{"en", ""}, now, false},
 		{"too many tags", "u1", make51Tags(), now, false},
+		{"user id with NUL", "u\x00", nil, now, false},
+		{"user id with a control character", "u\x01", nil, now, false},
+		{"user id with a leading space", " u1", nil, now, false},
+		{"user id in another script", "用户", nil, now, true},
+		{"tag with NUL", "u1", []string{"a\x00"}, now, false},
+		{"tag with a bell", "u1", []string{"bell\a"}, now, false},
+		{"tag of white space", "u1", []string{"  "}, now, false},
+		{"tag of 65 characters", "u1", []string{strings.Repeat("é", 65)}, now, false},
+		{"tag of 64 characters", "u1", []string{strings.Repeat("é", 64)}, now, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ package domain
 import (
 	"errors"
 	"fmt"
+
+	"github.com/govern/kit/text"
 )
 
 var (
@@ -21,14 +23,25 @@ var (
 	ErrDrawIDReused = errors.New("draw id already used for another case")
 )
 
-// ValidationError explains which input is wrong; it matches ErrInvalidArgument.
+// ValidationError explains which input is wrong; it matches
+// ErrInvalidArgument and kit's text.ErrInvalid.
 type ValidationError struct {
 	Message string
 }
 
-func (e *ValidationError) Error() string        { return "invalid argument: " + e.Message }
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalidArgument }
+func (e *ValidationError) Error() string { return "invalid argument: " + e.Message }
+func (e *ValidationError) Is(target error) bool {
+	return target == ErrInvalidArgument || target == text.ErrInvalid
+}
 
 func invalid(format string, args ...any) error {
 	return &ValidationError{Message: fmt.Sprintf(format, args...)}
+}
+
+// checked turns a kit/text verdict into this package's validation error.
+func checked(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ValidationError{Message: err.Error()}
 }

@@ -3,6 +3,8 @@ package domain
 import (
 	"errors"
 	"time"
+
+	"github.com/govern/kit/text"
 )
 
 // JurorState is where a user stands as a juror.
@@ -118,8 +120,11 @@ func (c StateChange) Validate() error {
 	if err := ValidateUserID(c.UserID); err != nil {
 		return err
 	}
-	if len(c.Reason) > MaxReasonLen {
-		return invalid("reason is longer than %d characters", MaxReasonLen)
+	if err := text.Free("reason", c.Reason, MaxReasonLen, false); err != nil {
+		return checked(err)
+	}
+	if err := text.ID("actor", c.Actor); err != nil { // the token's subject, stored with the transition
+		return checked(err)
 	}
 	if !c.ByOps && c.To != JurorActive && c.To != JurorPaused {
 		return invalid("a user may only set their own state to active or paused")

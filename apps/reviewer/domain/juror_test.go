@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +77,28 @@ func TestActiveUserOutsideThePoolRuleIsShownAsCandidate(t *testing.T) {
 				t.Fatalf("state = %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestStateReasonIsFreeTextWithoutControlCharacters(t *testing.T) {
+	t.Parallel()
+	for reason, ok := range map[string]bool{
+		"": true, "on holiday\nback in May": true, strings.Repeat("é", domain.MaxReasonLen): true,
+		strings.Repeat("é", domain.MaxReasonLen+1): false, "x\x00": false, "x\x01": false,
+	} {
+		c := domain.StateChange{UserID: "u", To: domain.JurorPaused, Reason: reason, Actor: "u"}
+		if err := c.Validate(); (err == nil) != ok {
+			t.Errorf("reason %q: %v, want ok=%v", reason, err, ok)
+		}
+	}
+}
+
+func TestStateChangeActorIsAUserID(t *testing.T) {
+	t.Parallel()
+	for actor, ok := range map[string]bool{"ops-lead": true, "": false, "ops\x00": false, " ops": false} {
+		c := domain.StateChange{UserID: "u", To: domain.JurorPaused, Actor: actor, ByOps: true}
+		if err := c.Validate(); (err == nil) != ok {
+			t.Errorf("actor %q: %v, want ok=%v", actor, err, ok)
+		}
 	}
 }

@@ -1,17 +1,21 @@
 package domain
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/govern/kit/text"
 )
 
 // Jury size bounds.
 const (
 	MinJurySize = 1
 	MaxJurySize = 101
-	// MaxExcluded bounds exclude plus conflicts in one request.
-	MaxExcluded = 10_000
+	// MaxExcluded bounds each of exclude and conflicts in one request; the
+	// report service never sends more (it bounds the reporters it excludes).
+	MaxExcluded = 1000
 )
 
 // TargetKinds are the kinds of content that can be reported.
@@ -40,21 +44,35 @@ type DrawRequest struct {
 
 // Validate checks the request's fields.
 func (r DrawRequest) Validate() error {
+	checks := []error{
+		text.ID("draw_id", r.DrawID),
+		text.ID("case_id", r.CaseID),
+		text.ID("target.id", r.Target.ID),
+		text.OptionalID("target.owner_id", r.Target.OwnerID),
+		text.Free("reason", r.Reason, text.MaxTextLen, false),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return checked(err)
+		}
+	}
 	switch {
-	case r.DrawID == "":
-		return invalid("draw_id is required")
-	case r.CaseID == "":
-		return invalid("case_id is required")
 	case r.Size < MinJurySize || r.Size > MaxJurySize:
 		return invalid("size must be between %d and %d", MinJurySize, MaxJurySize)
 	case !slices.Contains(TargetKinds, r.Target.Kind):
 		return invalid("target.kind must be one of %v", TargetKinds)
-	case r.Target.ID == "":
-		return invalid("target.id is required")
 	case r.Deadline.IsZero():
 		return invalid("deadline is required")
-	case len(r.Exclude)+len(r.Conflicts) > MaxExcluded:
-		return invalid("exclude and conflicts list more than %d users", MaxExcluded)
+	}
+	for field, ids := range map[string][]string{"exclude": r.Exclude, "conflicts": r.Conflicts} {
+		if len(ids) > MaxExcluded {
+			return invalid("%s lists %d users, more than %d", field, len(ids), MaxExcluded)
+		}
+		for i, id := range ids {
+			if err := text.ID(fmt.Sprintf("%s[%d]", field, i), id); err != nil {
+				return checked(err)
+			}
+		}
 	}
 	return nil
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/govern/kit/text"
 	"github.com/govern/reviewer/domain"
 )
 
@@ -168,6 +170,18 @@ func TestDrawRequestValidation(t *testing.T) {
 		{"unknown kind", func(r *domain.DrawRequest) { r.Target.Kind = "video" }, false},
 		{"missing target id", func(r *domain.DrawRequest) { r.Target.ID = "" }, false},
 		{"missing deadline", func(r *domain.DrawRequest) { r.Deadline = time.Time{} }, false},
+		{"no owner", func(r *domain.DrawRequest) { r.Target.OwnerID = "" }, true},
+		{"1000 excluded and 1000 conflicted", func(r *domain.DrawRequest) { r.Exclude, r.Conflicts = ids(1000), ids(1000) }, true},
+		{"1001 excluded", func(r *domain.DrawRequest) { r.Exclude = ids(1001) }, false},
+		{"1001 conflicted", func(r *domain.DrawRequest) { r.Conflicts = ids(1001) }, false},
+		{"excluded id with NUL", func(r *domain.DrawRequest) { r.Exclude = []string{"a", "b\x00"} }, false},
+		{"conflicted id of white space", func(r *domain.DrawRequest) { r.Conflicts = []string{" "} }, false},
+		{"draw id with a control character", func(r *domain.DrawRequest) { r.DrawID = "d\x01" }, false},
+		{"case id with a leading space", func(r *domain.DrawRequest) { r.CaseID = " c1" }, false},
+		{"target id too long", func(r *domain.DrawRequest) { r.Target.ID = strings.Repeat("t", 129) }, false},
+		{"owner with a control character", func(r *domain.DrawRequest) { r.Target.OwnerID = "o\x7f" }, false},
+		{"reason with NUL", func(r *domain.DrawRequest) { r.Reason = "spam\x00" }, false},
+		{"reason on two lines", func(r *domain.DrawRequest) { r.Reason = "spam\nand scam" }, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -178,8 +192,8 @@ func TestDrawRequestValidation(t *testing.T) {
 			if tc.valid && err != nil {
 				t.Fatalf("unexpected error %v", err)
 			}
-			if !tc.valid && !errors.Is(err, domain.ErrInvalidArgument) {
-				t.Fatalf("err = %v, want ErrInvalidArgument", err)
+			if !tc.valid && (!errors.Is(err, domain.ErrInvalidArgument) || !errors.Is(err, text.ErrInvalid)) {
+				t.Fatalf("err = %v, want ErrInvalidArgument matching text.ErrInvalid", err)
 			}
 		})
 	}

@@ -1,15 +1,16 @@
 package domain
 
 import (
+	"fmt"
 	"slices"
 	"time"
+
+	"github.com/govern/kit/text"
 )
 
-// Limits on profile input.
+// Limits on profile input (ids and tags are bounded by kit/text).
 const (
-	MaxUserIDLen = 128
-	MaxTagLen    = 64
-	MaxTags      = 50
+	MaxTags = 50
 	// MaxClockSkew is how far in the future an activity time may lie; more
 	// would let one report keep a user "active" indefinitely.
 	MaxClockSkew = 5 * time.Minute
@@ -45,16 +46,8 @@ func ValidateActivity(userID string, at time.Time, now time.Time) error {
 	return validActivityTime("at", at, now)
 }
 
-// ValidateUserID checks a user id from a path or body.
-func ValidateUserID(userID string) error {
-	if userID == "" {
-		return invalid("user_id is required")
-	}
-	if len(userID) > MaxUserIDLen {
-		return invalid("user_id is longer than %d characters", MaxUserIDLen)
-	}
-	return nil
-}
+// ValidateUserID checks a user id from a path, body or event.
+func ValidateUserID(userID string) error { return checked(text.ID("user_id", userID)) }
 
 func validActivityTime(field string, t time.Time, now time.Time) error {
 	if t.IsZero() {
@@ -72,11 +65,8 @@ func validTags(field string, tags []string) ([]string, error) {
 	}
 	clean := make([]string, 0, len(tags))
 	for i, t := range tags {
-		if t == "" {
-			return nil, invalid("%s[%d] is empty", field, i)
-		}
-		if len(t) > MaxTagLen {
-			return nil, invalid("%s[%d] is longer than %d characters", field, i, MaxTagLen)
+		if err := text.Label(fmt.Sprintf("%s[%d]", field, i), t, text.MaxTagLen); err != nil {
+			return nil, checked(err)
 		}
 		if !slices.Contains(clean, t) {
 			clean = append(clean, t)

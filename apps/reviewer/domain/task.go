@@ -1,6 +1,10 @@
 package domain
 
-import "time"
+import (
+	"time"
+
+	"github.com/govern/kit/text"
+)
 
 // CloseReason says why a task closed.
 type CloseReason string
@@ -32,9 +36,4 @@ type Task struct {
 }
 
 // ValidateCaseID checks a case id from a request or event.
-func ValidateCaseID(caseID string) error {
-	if caseID == "" {
-		return invalid("case_id is required")
-	}
-	return nil
-}
+func ValidateCaseID(caseID string) error { return checked(text.ID("case_id", caseID)) }

@@ -21,10 +21,12 @@ type RedemptionRepository interface {
 // RedemptionTx is what a redemption may do inside its transaction. Locks are
 // always taken in the order key, account, item, so redemptions never deadlock.
 type RedemptionTx interface {
-	// ClaimKey reserves (userID, key) for this transaction. When the key was
-	// used before it returns that first answer instead, with claimed false; a
-	// concurrent holder of the same key is waited for.
-	ClaimKey(ctx context.Context, userID, key string) (first Answer, claimed bool, err error)
+	// ClaimKey reserves (req.UserID, key) for req in this transaction. When
+	// the key was used before for the same request it returns that first
+	// answer instead, with claimed false; for another request it returns
+	// domain.ErrIdempotencyKeyReused. A concurrent holder of the same key is
+	// waited for.
+	ClaimKey(ctx context.Context, req domain.RedemptionRequest, key string) (first Answer, claimed bool, err error)
 	// LockAccount locks the user's account and returns its balance (0, with
 	// nothing to lock, for a user never credited).
 	LockAccount(ctx context.Context, userID string) (int64, error)
@@ -62,7 +64,7 @@ func (h Redeem) Handle(ctx context.Context, key string, req domain.RedemptionReq
 	}
 	var answer Answer
 	err := h.redemptions.InTx(ctx, func(ctx context.Context, tx RedemptionTx) error {
-		first, claimed, err := tx.ClaimKey(ctx, req.UserID, key)
+		first, claimed, err := tx.ClaimKey(ctx, req, key)
 		if err != nil {
 			return fmt.Errorf("claim idempotency key: %w", err)
 		}

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
+
+	"github.com/govern/kit/text"
 )
 
 // ErrMalformedDecision is returned for a case decision that cannot be credited
@@ -34,11 +34,8 @@ type CaseDecision struct {
 // with the same ballot counts once; listed with two different ballots, the
 // decision is malformed.
 func NewCaseDecision(caseID, decision string, decidedAt time.Time, votes []JurorVote) (CaseDecision, error) {
-	if caseID == "" {
-		return CaseDecision{}, fmt.Errorf("%w: case_id is missing", ErrMalformedDecision)
-	}
-	if strings.ContainsFunc(caseID, unicode.IsControl) {
-		return CaseDecision{}, fmt.Errorf("%w: case_id %q contains control characters", ErrMalformedDecision, caseID)
+	if err := text.ID("case_id", caseID); err != nil {
+		return CaseDecision{}, fmt.Errorf("%w: %w", ErrMalformedDecision, err)
 	}
 	d, err := ParseDecision(decision)
 	if err != nil {

@@ -3,9 +3,11 @@ package domain_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/govern/kit/text"
 	"github.com/govern/reward/domain"
 )
 
@@ -23,6 +25,10 @@ func TestMalformedCaseDecisionIsRejected(t *testing.T) {
 	}{
 		{"missing case id", "", "upheld", decidedAt, good},
 		{"case id with control characters", "case\x00", "upheld", decidedAt, good},
+		{"case id with a trailing space", "case-1 ", "upheld", decidedAt, good},
+		{"case id too long", strings.Repeat("c", 129), "upheld", decidedAt, good},
+		{"juror id with a leading space", "case-1", "upheld", decidedAt, []domain.JurorVote{{JurorID: " u1", Vote: domain.VoteUphold}}},
+		{"juror id too long", "case-1", "upheld", decidedAt, []domain.JurorVote{{JurorID: strings.Repeat("u", 129), Vote: domain.VoteUphold}}},
 		{"unknown decision", "case-1", "voting", decidedAt, good},
 		{"missing decision time", "case-1", "upheld", time.Time{}, good},
 		{"empty juror id", "case-1", "upheld", decidedAt, []domain.JurorVote{{JurorID: "", Vote: domain.VoteUphold}}},
@@ -75,16 +81,16 @@ func TestCaseDecisionWithoutVotesIsValid(t *testing.T) {
 	}
 }
 
-func TestUserIDsMustBePrintableUTF8(t *testing.T) {
+func TestUserIDsAreTheIDsEveryServiceAccepts(t *testing.T) {
 	t.Parallel()
 	for _, id := range []string{"u1", "user@example.com", "用户"} {
 		if err := domain.ValidateUserID(id); err != nil {
 			t.Errorf("ValidateUserID(%q) = %v", id, err)
 		}
 	}
-	for _, id := range []string{"", "a\x00b", "tab\there", "\xff"} {
-		if err := domain.ValidateUserID(id); !errors.Is(err, domain.ErrInvalidUserID) {
-			t.Errorf("ValidateUserID(%q) = %v, want ErrInvalidUserID", id, err)
+	for _, id := range []string{"", "a\x00b", "tab\there", "\xff", " lead", "trail ", strings.Repeat("u", 129)} {
+		if err := domain.ValidateUserID(id); !errors.Is(err, domain.ErrInvalidUserID) || !errors.Is(err, text.ErrInvalid) {
+			t.Errorf("ValidateUserID(%q) = %v, want ErrInvalidUserID from kit/text", id, err)
 		}
 	}
 }

@@ -3,23 +3,18 @@ package domain
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/govern/kit/text"
 )
 
 // ErrInvalidUserID is returned for a user id no account can have.
 var ErrInvalidUserID = errors.New("invalid user id")
 
-// ValidateUserID rejects empty ids and ids that are not printable UTF-8,
-// which no identity provider issues and the database cannot store.
+// ValidateUserID accepts the user ids every service accepts (kit/text).
 func ValidateUserID(id string) error {
-	if id == "" {
-		return fmt.Errorf("%w: empty", ErrInvalidUserID)
-	}
-	if !utf8.ValidString(id) || strings.ContainsFunc(id, unicode.IsControl) {
-		return fmt.Errorf("%w: %q is not printable UTF-8", ErrInvalidUserID, id)
+	if err := text.ID("user_id", id); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidUserID, err)
 	}
 	return nil
 }

@@ -5,21 +5,19 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/govern/kit/text"
 )
 
 // Bounds of the points mall. They keep every product of price and quantity far
 // inside int64 and stop a typo from listing an item no one could ever afford.
 const (
-	MaxPrice             = 1_000_000_000
-	MaxStock             = 1_000_000_000
-	MaxQuantity          = 1000
-	MaxSKULength         = 64
-	MaxNameLength        = 200 // characters, not bytes
-	MaxIdempotencyKeyLen = 200
+	MaxPrice      = 1_000_000_000
+	MaxStock      = 1_000_000_000
+	MaxQuantity   = 1000
+	MaxSKULength  = 64
+	MaxNameLength = 200 // characters, not bytes
 )
 
 // Errors of the points mall that a caller can correct.
@@ -29,6 +27,9 @@ var (
 	ErrInvalidIdempotencyKey = errors.New("invalid idempotency key")
 	ErrUnknownSKU            = errors.New("unknown sku")
 	ErrSKUExists             = errors.New("sku already exists")
+	// ErrIdempotencyKeyReused means the caller used the key before for
+	// another request (another sku or quantity).
+	ErrIdempotencyKeyReused = errors.New("idempotency key already used for another request")
 )
 
 // ReasonRedemption debits the points a redemption cost; its entry carries the
@@ -47,9 +48,13 @@ type Item struct {
 }
 
 // ValidateSKU accepts 1 to MaxSKULength letters, digits, '.', '_' and '-',
-// starting with a letter or digit.
+// starting with a letter or digit: an id (kit/text) that is also safe in a
+// URL path without escaping.
 func ValidateSKU(sku string) error {
-	if len(sku) == 0 || len(sku) > MaxSKULength || !skuPattern.MatchString(sku) {
+	if err := text.ID("sku", sku); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidItem, err)
+	}
+	if len(sku) > MaxSKULength || !skuPattern.MatchString(sku) {
 		return fmt.Errorf("%w: sku must be 1 to %d letters, digits, '.', '_' or '-', starting with a letter or digit",
 			ErrInvalidItem, MaxSKULength)
 	}
@@ -69,9 +74,8 @@ func NewItem(sku, name string, price, stock int64) (Item, error) {
 	if err := ValidateSKU(sku); err != nil {
 		return Item{}, err
 	}
-	if n := utf8.RuneCountInString(name); !utf8.ValidString(name) || strings.TrimSpace(name) == "" ||
-		n > MaxNameLength || strings.ContainsFunc(name, unicode.IsControl) {
-		return Item{}, fmt.Errorf("%w: name must be 1 to %d printable characters", ErrInvalidItem, MaxNameLength)
+	if err := text.Label("name", name, MaxNameLength); err != nil {
+		return Item{}, fmt.Errorf("%w: %w", ErrInvalidItem, err)
 	}
 	if price < 1 || price > MaxPrice {
 		return Item{}, fmt.Errorf("%w: price must be between 1 and %d, got %d", ErrInvalidItem, MaxPrice, price)
@@ -82,15 +86,12 @@ func NewItem(sku, name string, price, stock int64) (Item, error) {
 	return Item{SKU: sku, Name: name, Price: price, Stock: stock}, nil
 }
 
-// ValidateIdempotencyKey accepts 1 to MaxIdempotencyKeyLen printable ASCII
-// characters, which every HTTP client can send in a header.
+// ValidateIdempotencyKey accepts the keys every service accepts (kit/text):
+// 1 to text.MaxKeyLen printable ASCII characters, which every HTTP client
+// can send in a header.
 func ValidateIdempotencyKey(key string) error {
-	if key == "" {
-		return fmt.Errorf("%w: the Idempotency-Key header is required", ErrInvalidIdempotencyKey)
-	}
-	if len(key) > MaxIdempotencyKeyLen || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		return fmt.Errorf("%w: must be 1 to %d printable ASCII characters without spaces",
-			ErrInvalidIdempotencyKey, MaxIdempotencyKeyLen)
+	if err := text.Key("Idempotency-Key", key); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidIdempotencyKey, err)
 	}
 	return nil
 }

@@ -29,6 +29,8 @@ func TestItemsOutsideTheMallBoundsAreRejected(t *testing.T) {
 		{"name too long", "mug", strings.Repeat("n", 201), 10, 1, false},
 		{"name with a newline", "mug", "Mug\nfree", 10, 1, false},
 		{"name that is not UTF-8", "mug", "Mug\xff", 10, 1, false},
+		{"name with NUL", "mug", "Mug\x00", 10, 1, false},
+		{"sku with NUL", "mug\x00", "Mug", 10, 1, false},
 		{"free item", "mug", "Mug", 0, 1, false},
 		{"negative price", "mug", "Mug", -5, 1, false},
 		{"price too high", "mug", "Mug", domain.MaxPrice + 1, 1, false},

@@ -8,19 +8,32 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/govern/kit/outbox"
 	"github.com/govern/reviewer/app"
 	"github.com/govern/reviewer/domain"
 )
 
 // Selection tuning. Pools up to smallPool jurors (by key) are listed whole;
-// larger ones are sampled by random keys, in rounds of growing size, and
-// listed whole only when sampling finds too few eligible jurors.
+// larger ones are sampled by random keys, in rounds four times larger each
+// (the first, three keys a seat, fills a jury from a mostly eligible pool in
+// one query), and listed whole only when maxSampledKeys keys found too few
+// eligible jurors: fewer than about one in a thousand keys.
 const (
 	smallPool      = 2000
-	firstRoundKeys = 8 // per seat
+	firstRoundKeys = 3 // per seat
 	maxSampledKeys = 4096
 )
+
+// choices counts how jurors were chosen: "sampled" by random keys, or
+// "listed" by reading every eligible juror. Listing a large pool is the slow
+// path: it means keys are far sparser than eligible jurors.
+var choices = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "govern_reviewer_jury_choices_total",
+	Help: "Jury choices (a draw makes one per attempt to lock its jurors), by method: sampled by key, or listed whole.",
+}, []string{"method"})
 
 // DrawJury implements app.Repository.
 //
@@ -58,53 +71,65 @@ func (r *Repository) DrawJury(ctx context.Context, req domain.DrawRequest, sel a
 	return d, created, nil
 }
 
+// drawJury runs one draw in six round trips (begin, lock and read, sample,
+// lock and re-check, write, commit): every round trip is a wait for a
+// scheduler slot on a busy database, so statements that need no answer in
+// between go together in one batch (pgx pipelines them; each still sees
+// what committed before it started).
 func (r *Repository) drawJury(ctx context.Context, req domain.DrawRequest, sel app.Selection) (domain.Draw, bool, error) {
 	var (
 		d       domain.Draw
 		created bool
 	)
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "draw:"+req.CaseID); err != nil {
-			return fmt.Errorf("lock case: %w", err)
+		st, err := lockCase(ctx, tx, req)
+		if err != nil {
+			return err
 		}
-		var err error
-		if d, err = storedDraw(ctx, tx, req.DrawID); err == nil {
+		if st.stored != nil {
+			d = *st.stored
 			return nil
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return err
 		}
-
-		jurors, err := chooseAndLock(ctx, tx, req, sel)
+		jurors, err := chooseAndLock(ctx, tx, req, sel, st)
 		if err != nil {
 			return err
-		}
-
-		// Only a draw id reused for another case can collide here.
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO draws (draw_id, case_id, jurors) VALUES ($1, $2, $3)
-			ON CONFLICT (draw_id) DO NOTHING`, req.DrawID, req.CaseID, jurors)
-		if err != nil {
-			return fmt.Errorf("record draw: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return errDrawnConcurrently
-		}
-
-		_, err = tx.Exec(ctx, `
-			INSERT INTO tasks (case_id, juror_id, draw_id, target_kind, target_id, target_owner_id, reason, deadline)
-			SELECT $1, juror_id, $2, $3, $4, $5, $6, $7 FROM unnest($8::text[]) AS juror_id`,
-			req.CaseID, req.DrawID, req.Target.Kind, req.Target.ID, req.Target.OwnerID, req.Reason, req.Deadline, jurors)
-		if err != nil {
-			return fmt.Errorf("create tasks: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE jurors SET assigned = assigned + 1, updated_at = now()
-			WHERE user_id = ANY($1)`, jurors); err != nil {
-			return fmt.Errorf("count assigned: %w", err)
 		}
 		d, created = domain.Draw{DrawID: req.DrawID, CaseID: req.CaseID, Jurors: jurors}, true
+
+		b := &pgx.Batch{}
+		b.Queue(`RELEASE SAVEPOINT pick`) // keeps the locks the re-check took
+		// Only a draw id reused for another case can collide here.
+		b.Queue(`INSERT INTO draws (draw_id, case_id, jurors) VALUES ($1, $2, $3)
+			ON CONFLICT (draw_id) DO NOTHING`, req.DrawID, req.CaseID, jurors).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return errDrawnConcurrently
+			}
+			return nil
+		})
+		b.Queue(`INSERT INTO tasks (case_id, juror_id, draw_id, target_kind, target_id, target_owner_id, reason, deadline)
+			SELECT $1, juror_id, $2, $3, $4, $5, $6, $7 FROM unnest($8::text[]) AS juror_id`,
+			req.CaseID, req.DrawID, req.Target.Kind, req.Target.ID, req.Target.OwnerID, req.Reason, req.Deadline, jurors)
+		b.Queue(`UPDATE jurors SET assigned = assigned + 1, updated_at = now() WHERE user_id = ANY($1)`, jurors)
+		err = outbox.Enqueue(ctx, batched{b}, app.OutboxTaskAssigned, app.OutboxTaskAssigned+"/"+req.DrawID,
+			app.AnnouncementFor(d, req))
+		if err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("record draw: %w", err)
+		}
 		return nil
 	})
 	return d, created, err
+}
+
+// batched queues statements into a batch: outbox.Enqueue's insert then goes
+// out with the draw's own writes. Errors surface when the batch is sent.
+type batched struct{ b *pgx.Batch }
+
+func (q batched) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	q.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
 }
 
 var errDrawnConcurrently = errors.New("draw recorded concurrently")
@@ -118,22 +143,46 @@ func storedDraw(ctx context.Context, q querier, drawID string) (domain.Draw, err
 	return d, nil
 }
 
+// caseState is what a draw reads under its case lock.
+type caseState struct {
+	stored *domain.Draw // the draw of this id, when it was served before
+	drawn  []string     // everyone drawn for the case so far
+	maxKey int64        // the largest sampling key
+}
+
+// lockCase takes the case's draw lock, then reads its state: the second
+// statement starts once the lock is held, so it sees every earlier draw.
+func lockCase(ctx context.Context, tx pgx.Tx, req domain.DrawRequest) (caseState, error) {
+	var (
+		st     caseState
+		caseID *string
+		jurors []string
+	)
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "draw:"+req.CaseID)
+	b.Queue(`SELECT (SELECT case_id FROM draws WHERE draw_id = $1), (SELECT jurors FROM draws WHERE draw_id = $1),
+		ARRAY(SELECT juror_id FROM tasks WHERE case_id = $2), (SELECT coalesce(max(seq), 0) FROM jurors)`,
+		req.DrawID, req.CaseID).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&caseID, &jurors, &st.drawn, &st.maxKey)
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return caseState{}, fmt.Errorf("lock case and read its draws: %w", err)
+	}
+	if caseID != nil {
+		st.stored = &domain.Draw{DrawID: req.DrawID, CaseID: *caseID, Jurors: jurors}
+	}
+	return st, nil
+}
+
 // chooseAndLock chooses req.Size eligible jurors and returns them locked and
-// re-checked, or domain.ErrPoolTooSmall. Each failed re-check excludes at
-// least one more juror, so the loop ends.
-func chooseAndLock(ctx context.Context, tx pgx.Tx, req domain.DrawRequest, sel app.Selection) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT juror_id FROM tasks WHERE case_id = $1`, req.CaseID)
-	if err != nil {
-		return nil, fmt.Errorf("list drawn jurors: %w", err)
-	}
-	drawn, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("list drawn jurors: %w", err)
-	}
+// re-checked, inside the open savepoint "pick" (the caller releases it), or
+// domain.ErrPoolTooSmall. Each failed re-check excludes at least one more
+// juror, so the loop ends.
+func chooseAndLock(ctx context.Context, tx pgx.Tx, req domain.DrawRequest, sel app.Selection, st caseState) ([]string, error) {
 	// Never nil: a NULL array would make "NOT (id = ANY(...))" exclude everyone.
-	f := filter{sel: sel, excluded: append([]string{}, slices.Concat(req.Excluded(), drawn)...)}
+	f := filter{sel: sel, excluded: append([]string{}, slices.Concat(req.Excluded(), st.drawn)...)}
 	for {
-		jurors, err := choose(ctx, tx, f, req.Size)
+		jurors, err := choose(ctx, tx, f, req.Size, st.maxKey)
 		if err != nil {
 			return nil, err
 		}
@@ -148,37 +197,36 @@ func chooseAndLock(ctx context.Context, tx pgx.Tx, req domain.DrawRequest, sel a
 	}
 }
 
-// lockAndRecheck locks jurors in user id order and returns those no longer
-// eligible; when there are any, every lock it took is released again.
-func lockAndRecheck(ctx context.Context, tx pgx.Tx, f filter, jurors []string) (failed []string, err error) {
-	sp, err := tx.Begin(ctx) // a savepoint
-	if err != nil {
-		return nil, err
+// lockAndRecheck opens the savepoint "pick", locks jurors in user id order
+// and returns those no longer eligible; when there are any, it rolls back to
+// the savepoint, which releases every lock it took.
+func lockAndRecheck(ctx context.Context, tx pgx.Tx, f filter, jurors []string) ([]string, error) {
+	var still []string
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT pick`)
+	b.Queue(`SELECT 1 FROM jurors WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE`, jurors)
+	b.Queue(`SELECT j.user_id FROM jurors j JOIN profiles p USING (user_id)
+		WHERE j.user_id = ANY($7) AND `+eligibleSQL, f.args(jurors)...).Query(func(rows pgx.Rows) error {
+		var err error
+		still, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("lock and re-check jurors: %w", err)
 	}
-	defer func() {
-		if err != nil || len(failed) > 0 {
-			_ = sp.Rollback(ctx)
-		}
-	}()
-	if _, err = sp.Exec(ctx, `SELECT 1 FROM jurors WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE`, jurors); err != nil {
-		return nil, fmt.Errorf("lock jurors: %w", err)
-	}
-	rows, err := sp.Query(ctx, `SELECT j.user_id FROM jurors j JOIN profiles p USING (user_id)
-		WHERE j.user_id = ANY($7) AND `+eligibleSQL, f.args(jurors)...)
-	if err != nil {
-		return nil, fmt.Errorf("re-check jurors: %w", err)
-	}
-	still, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("re-check jurors: %w", err)
-	}
+	var failed []string
 	for _, j := range jurors {
 		if !slices.Contains(still, j) {
 			failed = append(failed, j)
 		}
 	}
-	if len(failed) == 0 {
-		return nil, sp.Commit(ctx) // releases the savepoint, keeps the locks
+	if len(failed) > 0 {
+		b := &pgx.Batch{}
+		b.Queue(`ROLLBACK TO SAVEPOINT pick`)
+		b.Queue(`RELEASE SAVEPOINT pick`)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return nil, fmt.Errorf("release jurors: %w", err)
+		}
 	}
 	return failed, nil
 }
@@ -212,20 +260,17 @@ func (f filter) args(extra any) []any {
 // choose picks size eligible jurors uniformly at random: by sampling random
 // keys in a large pool (see domain.RandomKeys), by listing every eligible
 // juror otherwise or when sampling finds too few.
-func choose(ctx context.Context, tx pgx.Tx, f filter, size int) ([]string, error) {
-	var maxKey int64
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM jurors`).Scan(&maxKey); err != nil {
-		return nil, fmt.Errorf("size the pool: %w", err)
-	}
+func choose(ctx context.Context, tx pgx.Tx, f filter, size int, maxKey int64) ([]string, error) {
 	if maxKey > smallPool {
 		var kept []string
-		for batch, sampled := firstRoundKeys*size, 0; sampled+batch <= maxSampledKeys; batch *= 4 {
+		for batch, sampled := firstRoundKeys*size, 0; sampled < maxSampledKeys; batch = min(4*batch, maxSampledKeys-sampled) {
 			keys := domain.RandomKeys(f.sel.Rand, batch, maxKey)
 			eligible, err := eligibleByKey(ctx, tx, f, keys)
 			if err != nil {
 				return nil, err
 			}
 			if kept = domain.AcceptInOrder(keys, eligible, kept, size); len(kept) == size {
+				choices.WithLabelValues("sampled").Inc()
 				return kept, nil
 			}
 			sampled += batch
@@ -235,6 +280,7 @@ func choose(ctx context.Context, tx pgx.Tx, f filter, size int) ([]string, error
 	if err != nil {
 		return nil, err
 	}
+	choices.WithLabelValues("listed").Inc()
 	return domain.SelectJury(all, nil, size, f.sel.Rand)
 }
 

@@ -57,8 +57,19 @@ func (r *Repository) UpsertProfile(ctx context.Context, p domain.Profile) (domai
 	return out, err
 }
 
-// RecordActivity implements app.Repository.
+// RecordActivity implements app.Repository. Activity of a known user, the
+// common case, only moves its profile's time forward and never touches
+// jurors, so that events do not use up sampling keys (see ensureJuror).
 func (r *Repository) RecordActivity(ctx context.Context, userID string, at time.Time) error {
+	tag, err := r.pool.Exec(ctx, `
+		UPDATE profiles SET last_active_at = greatest(last_active_at, $2), updated_at = now()
+		WHERE user_id = $1`, userID, at)
+	if err != nil {
+		return fmt.Errorf("update activity: %w", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil // a profile always has its juror row (both are created together)
+	}
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
 			INSERT INTO profiles (user_id, last_active_at) VALUES ($1, $2)
@@ -72,8 +83,16 @@ func (r *Repository) RecordActivity(ctx context.Context, userID string, at time.
 	})
 }
 
+// ensureJuror creates the user's juror row unless it exists. Selection
+// samples jurors by their seq (an identity) and needs seq dense: an INSERT
+// that ends in ON CONFLICT DO NOTHING still draws an identity value, so the
+// insert only runs for a user without a row. Only two first sightings of
+// one user racing each other can still waste one value.
 func ensureJuror(ctx context.Context, tx pgx.Tx, userID string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO jurors (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, userID)
+	_, err := tx.Exec(ctx, `
+		INSERT INTO jurors (user_id) SELECT $1
+		WHERE NOT EXISTS (SELECT 1 FROM jurors WHERE user_id = $1)
+		ON CONFLICT (user_id) DO NOTHING`, userID)
 	if err != nil {
 		return fmt.Errorf("create juror: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/govern/kit/daprx"
+	"github.com/govern/kit/pg"
 	"github.com/govern/reviewer/domain"
 )
 
@@ -57,8 +58,9 @@ func (s *Server) userActivity(c *gin.Context, ev daprx.Event) daprx.Outcome {
 	return s.outcome(c, ev, err)
 }
 
-// outcome acknowledges success, drops invalid events (redelivery cannot fix
-// them) and retries everything else.
+// outcome acknowledges success only once the change is committed, drops
+// events that redelivery cannot fix (invalid, or refused by the database:
+// they go to the dead-letter topic) and retries everything else.
 func (s *Server) outcome(c *gin.Context, ev daprx.Event, err error) daprx.Outcome {
 	var invalid *domain.ValidationError
 	switch {
@@ -66,6 +68,8 @@ func (s *Server) outcome(c *gin.Context, ev daprx.Event, err error) daprx.Outcom
 		return daprx.Success
 	case errors.As(err, &invalid):
 		return s.drop(c, ev, invalid.Message)
+	case pg.Refused(err):
+		return s.drop(c, ev, "refused by the database: "+err.Error())
 	default:
 		s.log.ErrorContext(c.Request.Context(), "event processing failed; will retry",
 			"route", c.FullPath(), "event_id", ev.ID, "err", err)

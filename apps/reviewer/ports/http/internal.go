@@ -1,5 +1,12 @@
 package http
 
+// The routes here are the report service's calls (service invocation, and
+// its outbox's task closes). A 4xx from them is a permanent answer: the same
+// request gets the same answer every time (invalid, 400; a draw id reused for
+// another case, 409; a task never drawn, 404), so the caller stops instead of
+// retrying. Only 5xx (the database failing, say) is worth trying again; and
+// repeating a request that succeeded changes nothing (draw ids, closed tasks).
+
 import (
 	"errors"
 	"net/http"

@@ -192,5 +192,8 @@ func decodeCursor(s string) (*app.TaskCursor, error) {
 	if ok, err := httpx.DecodeCursor(s, &cur); !ok || err != nil {
 		return nil, err
 	}
+	if domain.ValidateCaseID(cur.CaseID) != nil {
+		return nil, httpx.BadRequest("cursor is not one this service issued")
+	}
 	return &cur, nil
 }

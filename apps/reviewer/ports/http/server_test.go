@@ -79,7 +79,7 @@ func newServer(t *testing.T) (http.Handler, *memRepo) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	repo := &memRepo{}
 	engine := httpx.NewEngine(log, appToken, func(context.Context) error { return nil })
-	httpport.Register(engine, app.New(repo, nopPublisher{}, log), log, secret)
+	httpport.Register(engine, app.New(repo, nopPublisher{}, log, func() {}), log, secret)
 	return engine, repo
 }
 

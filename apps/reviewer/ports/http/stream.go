@@ -15,7 +15,9 @@ import (
 const PingInterval = 15 * time.Second
 
 // streamTasks pushes each new task of the juror as a server-sent event: one
-// single-line `data:` event with the task JSON. Headers go out at once.
+// single-line `data:` event with the task JSON. Headers go out at once. A
+// user may hold a few streams per replica (one per device) and a replica a
+// bounded total; beyond either the answer is 429 with Retry-After.
 func (s *Server) streamTasks(c *gin.Context) {
 	if !allowSelfOrOps(c) {
 		return
@@ -26,7 +28,12 @@ func (s *Server) streamTasks(c *gin.Context) {
 		return
 	}
 	// Subscribe before the headers go out: a client that sees 200 misses no task.
-	tasks, stop := s.svc.Tasks.Subscribe(userID)
+	tasks, stop, err := s.svc.Tasks.Subscribe(userID)
+	if err != nil {
+		c.Header("Retry-After", retryAfter(err))
+		fail(c, err)
+		return
+	}
 	defer stop()
 
 	w := c.Writer
@@ -44,6 +51,12 @@ func (s *Server) streamTasks(c *gin.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-s.svc.Tasks.Closing():
+			// Ending the response lets the server drain at once; the client
+			// reconnects (to another replica) and lists the tasks it missed.
+			_, _ = w.WriteString(": shutting down\n\n")
+			w.Flush()
 			return
 		case <-ping.C:
 			if _, err := w.WriteString(": ping\n\n"); err != nil {

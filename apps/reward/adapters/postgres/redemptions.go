@@ -54,13 +54,14 @@ func (r *RedemptionRepository) Redemptions(ctx context.Context, userID string, b
 
 type redemptionTx struct{ tx pgx.Tx }
 
-// ClaimKey inserts the key's row. A concurrent insert of the same key blocks
-// on the primary key until the other transaction ends; if it committed, the
-// insert does nothing and the next statement reads the answer it stored.
-func (t redemptionTx) ClaimKey(ctx context.Context, userID, key string) (app.Answer, bool, error) {
+// ClaimKey inserts the key's row with the request. A concurrent insert of the
+// same key blocks on the primary key until the other transaction ends; if it
+// committed, the insert does nothing and the next statement reads the
+// request and answer it stored.
+func (t redemptionTx) ClaimKey(ctx context.Context, req domain.RedemptionRequest, key string) (app.Answer, bool, error) {
 	tag, err := t.tx.Exec(ctx, `
-		INSERT INTO redemption_requests (user_id, idempotency_key) VALUES ($1, $2)
-		ON CONFLICT DO NOTHING`, userID, key)
+		INSERT INTO redemption_requests (user_id, idempotency_key, sku, quantity) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, req.UserID, key, req.SKU, req.Quantity)
 	if err != nil {
 		return app.Answer{}, false, fmt.Errorf("insert key: %w", err)
 	}
@@ -70,12 +71,17 @@ func (t redemptionTx) ClaimKey(ctx context.Context, userID, key string) (app.Ans
 	var (
 		code, message *string
 		redemptionID  *string
+		sku           *string
+		quantity      *int64
 	)
 	err = t.tx.QueryRow(ctx, `
-		SELECT refusal_code, refusal_message, redemption_id FROM redemption_requests
-		WHERE user_id = $1 AND idempotency_key = $2`, userID, key).Scan(&code, &message, &redemptionID)
+		SELECT refusal_code, refusal_message, redemption_id, sku, quantity FROM redemption_requests
+		WHERE user_id = $1 AND idempotency_key = $2`, req.UserID, key).Scan(&code, &message, &redemptionID, &sku, &quantity)
 	if err != nil {
 		return app.Answer{}, false, fmt.Errorf("select first answer: %w", err)
+	}
+	if sku != nil && quantity != nil && (*sku != req.SKU || *quantity != req.Quantity) {
+		return app.Answer{}, false, domain.ErrIdempotencyKeyReused
 	}
 	switch {
 	case code != nil && message != nil:
@@ -91,7 +97,7 @@ func (t redemptionTx) ClaimKey(ctx context.Context, userID, key string) (app.Ans
 		}
 		return app.Answer{Redemption: d}, false, nil
 	}
-	return app.Answer{}, false, fmt.Errorf("key %q of %s has no stored answer", key, userID)
+	return app.Answer{}, false, fmt.Errorf("key %q of %s has no stored answer", key, req.UserID)
 }
 
 func (t redemptionTx) LockAccount(ctx context.Context, userID string) (int64, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/govern/kit/daprx"
+	"github.com/govern/kit/pg"
 
 	"github.com/govern/reward/app"
 	"github.com/govern/reward/domain"
@@ -64,7 +65,14 @@ func (s *Subscriber) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
 		log.Warn("dropping case-decided event", "reason", err.Error())
 		return daprx.Drop
 	}
+	// Acknowledged only after the crediting transaction committed: a crash
+	// before leaves the message unacknowledged, and the broker delivers it
+	// again (credits are once per case and juror).
 	report, err := s.app.CreditJurors.Handle(c.Request.Context(), decision)
+	if pg.Refused(err) {
+		log.Warn("dropping case-decided event", "reason", "refused by the database", "err", err)
+		return daprx.Drop
+	}
 	if err != nil {
 		log.Error("case-decided event will be retried", "err", err)
 		return daprx.Retry

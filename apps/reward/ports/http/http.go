@@ -49,6 +49,8 @@ func mapError(err error) *httpx.Error {
 		return &httpx.Error{Status: nethttp.StatusNotFound, Code: "unknown_sku", Message: "no item with this sku"}
 	case errors.Is(err, domain.ErrSKUExists):
 		return httpx.Conflict("sku_exists", "an item with this sku is already listed")
+	case errors.Is(err, domain.ErrIdempotencyKeyReused):
+		return httpx.Conflict("idempotency_key_reused", "this Idempotency-Key was used for another request")
 	}
 	return nil
 }
@@ -118,7 +120,10 @@ func encodeCursor(lastSKU string) string { return httpx.EncodeCursor(lastSKU) }
 
 func decodeCursor(s string) (string, error) {
 	var sku string
-	_, err := httpx.DecodeCursor(s, &sku)
+	ok, err := httpx.DecodeCursor(s, &sku)
+	if err == nil && ok && domain.ValidateSKU(sku) != nil {
+		err = httpx.BadRequest("cursor is not one this service issued")
+	}
 	return sku, err
 }
 

@@ -22,6 +22,7 @@ type memoryMall struct {
 	item    domain.Item
 	balance map[string]int64
 	answers map[string]app.Answer
+	claimed map[string]domain.RedemptionRequest
 	calls   int
 }
 
@@ -34,8 +35,13 @@ func (m *memoryMall) Redemptions(context.Context, string, int64, int) ([]domain.
 	return nil, nil
 }
 
-func (m *memoryMall) ClaimKey(_ context.Context, userID, key string) (app.Answer, bool, error) {
-	a, ok := m.answers[userID+"/"+key]
+func (m *memoryMall) ClaimKey(_ context.Context, req domain.RedemptionRequest, key string) (app.Answer, bool, error) {
+	id := req.UserID + "/" + key
+	if first, ok := m.claimed[id]; ok && first != req {
+		return app.Answer{}, false, domain.ErrIdempotencyKeyReused
+	}
+	m.claimed[id] = req
+	a, ok := m.answers[id]
 	return a, !ok, nil
 }
 
@@ -68,6 +74,7 @@ func newMall() (nethttp.Handler, *memoryMall) {
 		item:    domain.Item{SKU: "mug", Name: "Mug", Price: 7, Stock: 5},
 		balance: map[string]int64{"alice": 15},
 		answers: map[string]app.Answer{},
+		claimed: map[string]domain.RedemptionRequest{},
 	}
 	engine := httpx.NewEngine(slog.New(slog.DiscardHandler), "", func(context.Context) error { return nil })
 	httpport.NewServer(app.New(app.Repositories{Redemptions: mall})).Register(engine.Group("/v1", auth.Middleware(secret)))
@@ -139,6 +146,20 @@ func TestRepeatedKeyGetsTheFirstAnswerWordForWord(t *testing.T) {
 		stillRefused.Code != 409 || stillRefused.Body.String() != refused.Body.String() {
 		t.Fatalf("refused %d %s, replay %d %s, want the same 409 insufficient_points",
 			refused.Code, refused.Body, stillRefused.Code, stillRefused.Body)
+	}
+}
+
+func TestKeyReusedForAnotherRequestIsAConflict(t *testing.T) {
+	t.Parallel()
+	h, mall := newMall()
+	alice := token(t, "alice")
+	first := redeem(t, h, alice, "k1", `{"user_id":"alice","sku":"mug","quantity":1}`)
+	other := redeem(t, h, alice, "k1", `{"user_id":"alice","sku":"mug","quantity":2}`)
+	if first.Code != 201 || other.Code != 409 || !strings.Contains(other.Body.String(), "idempotency_key_reused") {
+		t.Fatalf("first %d %s, other body %d %s, want 201 then 409 idempotency_key_reused", first.Code, first.Body, other.Code, other.Body)
+	}
+	if mall.balance["alice"] != 8 || mall.item.Stock != 4 {
+		t.Fatalf("balance %d, stock %d after the refused reuse, want 8 and 4", mall.balance["alice"], mall.item.Stock)
 	}
 }
 
