@@ -12,6 +12,7 @@ type CloseReason string
 const (
 	ClosedVoted    CloseReason = "voted"    // the juror voted
 	ClosedReleased CloseReason = "released" // the juror timed out and was released
+	ClosedRecused  CloseReason = "recused"  // the juror reported the target: a conflict, not a timeout
 	ClosedDecided  CloseReason = "decided"  // the case was decided first
 )
 
@@ -19,10 +20,10 @@ const (
 // closing one juror's task.
 func ParseJurorCloseReason(s string) (CloseReason, error) {
 	switch r := CloseReason(s); r {
-	case ClosedVoted, ClosedReleased:
+	case ClosedVoted, ClosedReleased, ClosedRecused:
 		return r, nil
 	}
-	return "", invalid("reason must be %q or %q", ClosedVoted, ClosedReleased)
+	return "", invalid("reason must be %q, %q or %q", ClosedVoted, ClosedReleased, ClosedRecused)
 }
 
 // Task is one juror's assignment to one case.

@@ -469,7 +469,7 @@ func recuse(ctx context.Context, tx pgx.Tx, caseID, jurorID string, now time.Tim
 	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventRecused, JurorID: jurorID}); err != nil {
 		return err
 	}
-	if err := enqueueTaskClose(ctx, tx, caseID, jurorID, "released"); err != nil {
+	if err := enqueueTaskClose(ctx, tx, caseID, jurorID, "recused"); err != nil {
 		return err
 	}
 	if !tell {
