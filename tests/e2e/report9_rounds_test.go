@@ -252,3 +252,44 @@ func poolWaits(t *testing.T, ctx context.Context, caseID string) int {
 	_ = json.Unmarshal([]byte(strings.TrimSpace(raw)), &st)
 	return st.PoolWaits
 }
+
+// A workflow can stay RUNNING with nothing left that will wake it (chaos
+// runs left rounds whose next activity never ran after the state store
+// failed mid-commit); here the round is paused. Every round still ends: the
+// repair loop closes a case past its deadline from its recorded votes, and
+// the decision is published and credited.
+func TestRepairClosesACaseWhoseRoundStallsPastItsDeadline(t *testing.T) {
+	ctx := ctxT(t)
+	reportAppWith(t, ctx, map[string]string{"REPAIR_INTERVAL": "1s", "REPAIR_OVERDUE_AFTER": "1s"})
+	setPolicy(t, ctx, "review", 3, 2, "1h", "8s", 0, "undecided")
+	rc, _ := fileReport(t, ctx, "review")
+	jurors := jurorsOf(t, ctx, rc.CaseID, 3)
+	resp, err := vote(ctx, rc.CaseID, jurors[0], "uphold")
+	must(t, resp, err, 202)
+	eventually(t, "vote counted by the round", 10*time.Second, func() (bool, string) {
+		return caseOf(t, ctx, rc.CaseID)["votes_cast"] == 1.0, "waiting"
+	})
+	if status, body, err := roundCall(ctx, rc.CaseID, "pause"); err != nil || status/100 != 2 {
+		t.Fatalf("pause the round: %d %v %v", status, body, err)
+	}
+	c := waitClosed(t, ctx, rc.CaseID, 40*time.Second)
+	if c["status"] != "undecided" {
+		t.Fatalf("case %v, want undecided (one vote, no quorum, on_timeout undecided)", c["status"])
+	}
+	db := rewardDB(t)
+	waitCredited(t, ctx, db, rc.CaseID, 1)
+	// The paused round, resumed, finds the case closed and ends quietly.
+	if status, body, err := roundCall(ctx, rc.CaseID, "resume"); err != nil || status/100 != 2 {
+		t.Fatalf("resume the round: %d %v %v", status, body, err)
+	}
+	eventually(t, "round ended", 20*time.Second, func() (bool, string) {
+		_, m, err := roundCall(ctx, rc.CaseID, "")
+		if err != nil {
+			return false, err.Error()
+		}
+		return m["runtimeStatus"] == "COMPLETED", fmt.Sprint(m["runtimeStatus"])
+	})
+	if got := caseOf(t, ctx, rc.CaseID)["status"]; got != "undecided" {
+		t.Fatalf("status changed to %v", got)
+	}
+}

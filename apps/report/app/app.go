@@ -267,6 +267,9 @@ type Service struct {
 	PoolRetry PoolRetry
 	Log       *slog.Logger
 	Now       func() time.Time
+	// OverdueAfter is how long past its deadline an open case may stay open
+	// before the repair loop closes it (default OverdueMargin).
+	OverdueAfter time.Duration
 }
 
 // Policy returns the current policy for kind.

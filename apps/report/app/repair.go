@@ -41,6 +41,12 @@ const (
 	// a case whose round keeps ending without closing it closes as
 	// escalated instead.
 	MaxRoundRestarts = 3
+	// OverdueMargin is how long past its deadline an open case may stay
+	// open with its round alive: after it the repair loop closes the case
+	// itself, from its recorded votes, as the round would have. (A workflow
+	// can sit RUNNING with an activity that never runs again, e.g. after
+	// its state store failed mid-commit; chaos runs found such rounds.)
+	OverdueMargin = 30 * time.Second
 	repairBatch      = 100
 )
 
@@ -90,6 +96,22 @@ func (s *Service) repairRounds(ctx context.Context, grace time.Duration) error {
 }
 
 func (s *Service) repairRound(ctx context.Context, r OpenRound, now time.Time) error {
+	overdue := s.OverdueAfter
+	if overdue <= 0 {
+		overdue = OverdueMargin
+	}
+	if now.After(r.Deadline.Add(overdue)) {
+		// Whatever the workflow says: every round ends by its deadline. A
+		// round that wakes later finds the case closed and only reads the
+		// decision (closing is idempotent).
+		d, err := s.CloseCase(ctx, r.CaseID, "")
+		if err != nil {
+			return err
+		}
+		s.Log.Warn("case open past its deadline; closed by the repair loop", "case_id", r.CaseID,
+			"decision", d.Decision, "deadline", r.Deadline)
+		return s.Repo.MarkRoundChecked(ctx, r.CaseID, now)
+	}
 	status, err := s.Rounds.Status(ctx, r.CaseID)
 	if err != nil {
 		return err

@@ -26,6 +26,9 @@ type Draw struct {
 	// Recused lists drawn jurors who reported the target: their seats are
 	// free at once and need substitutes.
 	Recused []string `json:"recused,omitempty"`
+	// CaseClosed says the case closed while the round was drawing (the
+	// repair loop closed an overdue case): nobody was drawn.
+	CaseClosed bool `json:"case_closed,omitempty"`
 }
 
 // RoundState is what the report database knows of a round: the case's
@@ -124,6 +127,9 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 	c, err := s.Repo.Case(ctx, req.CaseID)
 	if err != nil {
 		return Draw{}, fmt.Errorf("load case %s: %w", req.CaseID, err)
+	}
+	if domain.Closed(c.Status) {
+		return Draw{CaseClosed: true}, nil // a seat on a closed case would be a task nobody can vote on
 	}
 	exclude, err := s.exclusions(ctx, req.CaseID, req.Exclude)
 	if err != nil {

@@ -269,6 +269,9 @@ func (rw *round) collectVotes() error {
 			if err := call(rw, DrawSubstituteName, req, &d); err != nil {
 				return err
 			}
+			if d.CaseClosed {
+				return nil // closed meanwhile (overdue): CloseCase reads its decision
+			}
 			if d.PoolTooSmall {
 				retrySubs = now.Add(rw.poolBackoff())
 				if err := rw.waitedForPool(); err != nil {
