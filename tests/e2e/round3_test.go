@@ -125,8 +125,16 @@ func TestSilentJurorIsReplacedAndCaseDecides(t *testing.T) {
 	if must(t, resp, err, 409); resp.ErrorCode() != "juror_released" {
 		t.Fatalf("late vote of released juror: %s", resp)
 	}
-	resp, err = vote(ctx, rc.CaseID, substitute, "uphold")
-	must(t, resp, err, 202)
+	// The substitute's task is visible a moment before the report service
+	// records the seat: meanwhile their vote is 409 jury_not_ready, never 403.
+	eventually(t, "substitute's vote accepted", 10*time.Second, func() (bool, string) {
+		resp, err = vote(ctx, rc.CaseID, substitute, "uphold")
+		if err == nil && resp.Status == 409 && resp.ErrorCode() == "jury_not_ready" {
+			return false, resp.String()
+		}
+		must(t, resp, err, 202)
+		return true, ""
+	})
 	c = waitClosed(t, ctx, rc.CaseID, 20*time.Second)
 	if c["status"] != "upheld" {
 		t.Fatalf("case %v, want upheld", c)

@@ -175,7 +175,11 @@ type Repository interface {
 	ListCases(ctx context.Context, f CaseFilter) (items []CaseView, next string, err error)
 	// Voter returns the case's status and whether jurorID was drawn for it
 	// (ErrCaseNotFound for an unknown case), in one query: it is on every vote.
-	Voter(ctx context.Context, caseID, jurorID string) (status string, drawn bool, err error)
+	// drawing says a substitute draw of the case is under way.
+	Voter(ctx context.Context, caseID, jurorID string) (status string, drawn, drawing bool, err error)
+	// MarkDrawing notes that a substitute draw of the case runs until until
+	// at the latest; SaveJury ends it.
+	MarkDrawing(ctx context.Context, caseID string, until time.Time) error
 	// RecordVote stores the vote and, in the same transaction, the effects
 	// it causes, both held back for VoteHandOverDelay: handing it to the
 	// round (EffectRoundEvent) and closing the juror's task (EffectCloseTask).
@@ -463,16 +467,17 @@ func (s *Service) Cases(ctx context.Context, f CaseFilter) ([]CaseView, string, 
 // CheckVoter returns ErrCaseNotFound, ErrJuryNotReady or ErrNotJuror unless jurorID was drawn
 // for the case.
 func (s *Service) CheckVoter(ctx context.Context, caseID, jurorID string) error {
-	status, drawn, err := s.Repo.Voter(ctx, caseID, jurorID)
+	status, drawn, drawing, err := s.Repo.Voter(ctx, caseID, jurorID)
 	if err != nil {
 		return fmt.Errorf("look up juror %s of case %s: %w", jurorID, caseID, err)
 	}
 	switch {
 	case drawn:
 		return nil
-	case status == domain.StatusPending:
+	case status == domain.StatusPending, status == domain.StatusVoting && drawing:
 		// Tasks become visible when the reviewer service draws them, a moment
-		// before this service records the jury: not settled is not "never drawn".
+		// before this service records the jury or the substitute: not settled
+		// is not "never drawn".
 		return domain.ErrJuryNotReady
 	}
 	return domain.ErrNotJuror

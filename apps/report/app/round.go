@@ -121,6 +121,10 @@ type SubstituteRequest struct {
 	Exclude  []string `json:"exclude"`
 }
 
+// substituteDrawWindow bounds how long a substitute draw may be taken as
+// under way: longer than the reviewer invocation's timeout and retries.
+const substituteDrawWindow = 30 * time.Second
+
 // DrawSubstitute draws one juror to replace a released one, excluding
 // everyone already drawn for the case and its reporters.
 func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Draw, error) {
@@ -136,9 +140,14 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 		return Draw{}, err
 	}
 	now := s.Now()
+	// The reviewer makes the substitute's task visible before SaveJury
+	// records the seat; until then their vote is "not ready", not "not drawn".
+	if err := s.Repo.MarkDrawing(ctx, req.CaseID, now.Add(substituteDrawWindow)); err != nil {
+		return Draw{}, fmt.Errorf("mark substitute draw of case %s: %w", req.CaseID, err)
+	}
 	jurors, err := s.draw(ctx, c, fmt.Sprintf("%s/substitute-%d", req.CaseID, req.Seq), 1, exclude, now)
 	if errors.Is(err, ErrPoolTooSmall) {
-		return Draw{PoolTooSmall: true}, nil
+		return Draw{PoolTooSmall: true}, s.Repo.MarkDrawing(ctx, req.CaseID, time.Time{})
 	}
 	if err != nil {
 		return Draw{}, err

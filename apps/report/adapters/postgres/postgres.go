@@ -304,18 +304,24 @@ func (r *Repo) ListCases(ctx context.Context, f app.CaseFilter) ([]app.CaseView,
 	return items, next, nil
 }
 
-func (r *Repo) Voter(ctx context.Context, caseID, jurorID string) (string, bool, error) {
+func (r *Repo) Voter(ctx context.Context, caseID, jurorID string) (string, bool, bool, error) {
 	var (
-		status string
-		drawn  bool
+		status         string
+		drawn, drawing bool
 	)
 	err := r.db.QueryRow(ctx, `SELECT c.status,
-			EXISTS (SELECT 1 FROM case_jurors j WHERE j.case_id = c.id AND j.juror_id = $2)
-		FROM cases c WHERE c.id = $1`, caseID, jurorID).Scan(&status, &drawn)
+			EXISTS (SELECT 1 FROM case_jurors j WHERE j.case_id = c.id AND j.juror_id = $2),
+			coalesce(c.drawing_until > now(), false)
+		FROM cases c WHERE c.id = $1`, caseID, jurorID).Scan(&status, &drawn, &drawing)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", false, domain.ErrCaseNotFound
+		return "", false, false, domain.ErrCaseNotFound
 	}
-	return status, drawn, err
+	return status, drawn, drawing, err
+}
+
+func (r *Repo) MarkDrawing(ctx context.Context, caseID string, until time.Time) error {
+	_, err := r.db.Exec(ctx, `UPDATE cases SET drawing_until = $2 WHERE id = $1`, caseID, until)
+	return err
 }
 
 // RecordVote stores a juror's vote while the case is open. It holds the case
@@ -420,8 +426,8 @@ func (r *Repo) Reporters(ctx context.Context, caseID string, limit int) ([]strin
 func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) ([]string, error) {
 	var recused []string
 	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, caseID); err != nil {
-			return err
+		if _, err := tx.Exec(ctx, `UPDATE cases SET drawing_until = NULL WHERE id = $1`, caseID); err != nil {
+			return err // also locks the case row
 		}
 		kind := app.EventDrawn
 		if substitute {
