@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole platform, foreground) and `make test`.
-.PHONY: run stop test bench token walkthrough unit
+.PHONY: run stop test bench token walkthrough unit manifests release images
 
 run: ## install what is missing, build, start everything, run in the foreground
 	@bash scripts/run.sh
@@ -22,3 +22,12 @@ token: ## print a bearer token: make -s token SUB=alice [ROLES=ops]
 
 walkthrough: ## run the README walkthrough against a running `make run`
 	@bash scripts/walkthrough.sh
+
+images: ## build each service's container image as an OCI layout in .local/images (no Docker engine needed)
+	@bash -c 'source scripts/images.sh && build_images'
+
+manifests: ## render every overlay, dry-run it on a real kube-apiserver, drive the release tool (in make test)
+	@bash scripts/kube.sh manifests
+
+release: ## move prod traffic: make release ARGS="canary 10" | promote | rollback | "switch blue" [APP=report]
+	@APP="$(APP)" bash scripts/kube.sh release $(ARGS)

@@ -72,6 +72,24 @@ profile() {
   export GOVERN_SECRETS="$STATE/secrets"
   if [ "$PROFILE" = run ]; then GOVERN_SIDECAR_TOKENS=off; else GOVERN_SIDECAR_TOKENS=on; fi
   export GOVERN_SIDECAR_TOKENS
+  reserve_ports
+}
+
+# reserve_ports keeps the kernel from handing this profile's fixed ports to
+# outgoing connections as their local port (the ephemeral range, 32768-60999,
+# overlaps them): a busy machine otherwise fails a sidecar's listen now and
+# then. Best effort, root only; the reservation lasts until reboot.
+reserve_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports list b
+  [ -w "$f" ] || return 0
+  list="$PG_PORT,$REDIS_PORT,$PLACEMENT_PORT,$SCHEDULER_PORT,$ETCD_CLIENT_PORT,$ETCD_PEER_PORT"
+  list+=",$CONTROL_HEALTHZ_BASE-$((CONTROL_HEALTHZ_BASE + 9))"
+  for b in $APP_PORT_BASE $SIDECAR_HTTP_BASE $SIDECAR_GRPC_BASE $SIDECAR_METRICS_BASE $SIDECAR_INTERNAL_BASE; do
+    list+=",$((b + 1))-$((b + 20))"
+  done
+  local current
+  current=$(cat "$f")
+  echo "${current:+$current,}$list" >"$f" 2>/dev/null || true
 }
 
 # make_secrets writes a random app API token and Dapr API token per app into

@@ -59,14 +59,18 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	porthttp.Handlers{Svc: svc}.Register(r, cfg.JWTSecret)
 	events.Intake{Svc: svc, DeadLetter: pubsub, Log: log}.Register(r)
 	settings.Register(r)
+	// The HTTP server failing (its port taken) ends everything else too.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- httpx.Serve(ctx, log, cfg.HTTPAddr, r) }()
+	go func() { errc <- httpx.Serve(ctx, log, cfg.HTTPAddr, r); stop() }()
 
 	// The sidecar connects to the app once its port answers, so the workflow
 	// worker starts after the HTTP server.
 	wf, err := connectWorkflows(ctx, cfg, log, svc)
 	if err != nil {
-		return err
+		stop()
+		return errors.Join(<-errc, err)
 	}
 	engine.Connect(wf)
 	go svc.RunRoundStarter(ctx, config.Duration("ROUND_SWEEP_INTERVAL", 5*time.Second))

@@ -29,8 +29,36 @@ type Platform struct {
 	state string
 	logs  string
 
+	opts Options
+
 	mu    sync.Mutex
 	procs map[string]*exec.Cmd
+}
+
+// Options runs the platform differently from make run; the zero value is
+// make run's set-up. The Kafka suite uses it for its own resources,
+// databases and a second report replica.
+type Options struct {
+	// ResourcesPaths replace components/ and dapr-config/ as every sidecar's
+	// --resources-path.
+	ResourcesPaths []string
+	// Databases names the database of each app-id (default: the app-id) and,
+	// under "state", the Dapr state store's (default: dapr_state). Apps get
+	// theirs as DATABASE_URL; sidecars as the GOVERN_*_DATABASE_URL
+	// variables the components read.
+	Databases map[string]string
+	// Replicas are further instances of an app, started with it.
+	Replicas []Replica
+	// Logs is the folder for process logs (default: the profile's logs/).
+	Logs string
+}
+
+// Replica is one more instance of an app: its own app process and sidecar,
+// under the app's app-id, on every port base + Slot (the apps use slots 1-3).
+type Replica struct {
+	Name  string // process name, e.g. "report-2"; logs and Kill use it
+	AppID string
+	Slot  int
 }
 
 func mustEnv(key string) (string, error) {
@@ -42,8 +70,11 @@ func mustEnv(key string) (string, error) {
 }
 
 // FromEnv reads the profile's settings that scripts/lib.sh exported.
-func FromEnv() (*Platform, error) {
-	p := &Platform{env: map[string]string{}, procs: map[string]*exec.Cmd{}}
+func FromEnv() (*Platform, error) { return FromEnvWith(Options{}) }
+
+// FromEnvWith is FromEnv with options.
+func FromEnvWith(opts Options) (*Platform, error) {
+	p := &Platform{env: map[string]string{}, procs: map[string]*exec.Cmd{}, opts: opts}
 	for _, k := range []string{"GOVERN_ROOT", "GOVERN_BIN", "GOVERN_STATE", "GOVERN_PG_URL_BASE", "GOVERN_REDIS_ADDR",
 		"GOVERN_STATE_DATABASE_URL", "GOVERN_PLACEMENT", "GOVERN_SCHEDULER", "GOVERN_APP_PORT_BASE",
 		"GOVERN_SIDECAR_HTTP_BASE", "GOVERN_SIDECAR_GRPC_BASE", "GOVERN_SIDECAR_METRICS_BASE",
@@ -56,9 +87,16 @@ func FromEnv() (*Platform, error) {
 	}
 	p.root, p.bin, p.state = p.env["GOVERN_ROOT"], p.env["GOVERN_BIN"], p.env["GOVERN_STATE"]
 	p.logs = filepath.Join(p.state, "logs")
+	if opts.Logs != "" {
+		p.logs = opts.Logs
+	}
+	if len(opts.ResourcesPaths) == 0 {
+		p.opts.ResourcesPaths = []string{filepath.Join(p.root, "components"), filepath.Join(p.root, "dapr-config")}
+	}
 	return p, os.MkdirAll(p.logs, 0o755)
 }
 
+// port is the port of an app or replica ("report", "report-2") from base.
 func (p *Platform) port(base string, app string) int {
 	b, _ := strconv.Atoi(p.env[base])
 	for i, a := range Apps {
@@ -66,7 +104,39 @@ func (p *Platform) port(base string, app string) int {
 			return b + i + 1
 		}
 	}
+	for _, r := range p.opts.Replicas {
+		if r.Name == app {
+			return b + r.Slot
+		}
+	}
 	panic("unknown app " + app)
+}
+
+// appID is the Dapr app-id (and binary) of an app or replica.
+func (p *Platform) appID(name string) string {
+	for _, r := range p.opts.Replicas {
+		if r.Name == name {
+			return r.AppID
+		}
+	}
+	return name
+}
+
+func (p *Platform) database(key, fallback string) string {
+	if db := p.opts.Databases[key]; db != "" {
+		return db
+	}
+	return fallback
+}
+
+// sidecarDatabaseEnv points the components' connection strings at this
+// platform's databases.
+func (p *Platform) sidecarDatabaseEnv() []string {
+	env := []string{"GOVERN_STATE_DATABASE_URL=" + p.env["GOVERN_PG_URL_BASE"] + "/" + p.database("state", "dapr_state") + "?sslmode=disable"}
+	for _, a := range Apps {
+		env = append(env, "GOVERN_"+strings.ToUpper(a)+"_DATABASE_URL="+p.DatabaseURL(a))
+	}
+	return env
 }
 
 // AppURL is the app's direct (north-south) base URL.
@@ -79,9 +149,15 @@ func (p *Platform) SidecarURL(app string) string {
 	return fmt.Sprintf("http://127.0.0.1:%d", p.port("GOVERN_SIDECAR_HTTP_BASE", app))
 }
 
+// SidecarMetricsURL is the app's sidecar's Prometheus endpoint.
+func (p *Platform) SidecarMetricsURL(app string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", p.port("GOVERN_SIDECAR_METRICS_BASE", app))
+}
+
 // DatabaseURL is the app's own database.
 func (p *Platform) DatabaseURL(app string) string {
-	return p.env["GOVERN_PG_URL_BASE"] + "/" + app + "?sslmode=disable"
+	id := p.appID(app)
+	return p.env["GOVERN_PG_URL_BASE"] + "/" + p.database(id, id) + "?sslmode=disable"
 }
 
 // Start prepares every database (as make run does), then launches every app
@@ -99,6 +175,14 @@ func (p *Platform) Start(ctx context.Context) error {
 			return err
 		}
 		if err := p.StartSidecar(a); err != nil {
+			return err
+		}
+	}
+	for _, r := range p.opts.Replicas {
+		if err := p.StartApp(r.Name); err != nil {
+			return err
+		}
+		if err := p.StartSidecar(r.Name); err != nil {
 			return err
 		}
 	}
@@ -128,8 +212,8 @@ func (p *Platform) tokenEnv(app string) []string {
 
 // StartApp launches app's binary.
 func (p *Platform) StartApp(app string) error {
-	cmd := exec.Command(filepath.Join(p.bin, app))
-	cmd.Env = append(os.Environ(), p.tokenEnv(app)...)
+	cmd := exec.Command(filepath.Join(p.bin, p.appID(app)))
+	cmd.Env = append(os.Environ(), p.tokenEnv(p.appID(app))...)
 	cmd.Env = append(cmd.Env,
 		"HTTP_ADDR=127.0.0.1:"+strconv.Itoa(p.port("GOVERN_APP_PORT_BASE", app)),
 		"DATABASE_URL="+p.DatabaseURL(app),
@@ -143,7 +227,7 @@ func (p *Platform) StartApp(app string) error {
 // StartSidecar launches app's daprd.
 func (p *Platform) StartSidecar(app string) error {
 	cmd := exec.Command(filepath.Join(p.bin, "daprd"),
-		"--app-id", app,
+		"--app-id", p.appID(app),
 		"--app-port", strconv.Itoa(p.port("GOVERN_APP_PORT_BASE", app)),
 		"--app-protocol", "http",
 		"--app-channel-address", "127.0.0.1",
@@ -154,15 +238,16 @@ func (p *Platform) StartSidecar(app string) error {
 		"--dapr-internal-grpc-listen-address", "127.0.0.1",
 		"--metrics-listen-address", "127.0.0.1",
 		"--metrics-port", strconv.Itoa(p.port("GOVERN_SIDECAR_METRICS_BASE", app)),
-		"--resources-path", filepath.Join(p.root, "components"),
-		"--resources-path", filepath.Join(p.root, "dapr-config"),
 		"--config", p.env["GOVERN_DAPR_CONFIG"],
 		"--placement-host-address", p.env["GOVERN_PLACEMENT"],
 		"--scheduler-host-address", p.env["GOVERN_SCHEDULER"],
 		"--log-as-json",
 	)
-	cmd.Env = append(os.Environ(), "DAPR_HOST_IP=127.0.0.1")
-	cmd.Env = append(cmd.Env, p.tokenEnv(app)...)
+	for _, dir := range p.opts.ResourcesPaths {
+		cmd.Args = append(cmd.Args, "--resources-path", dir)
+	}
+	cmd.Env = append(append(os.Environ(), p.sidecarDatabaseEnv()...), "DAPR_HOST_IP=127.0.0.1")
+	cmd.Env = append(cmd.Env, p.tokenEnv(p.appID(app))...)
 	return p.launch(app+"-dapr", cmd)
 }
 
@@ -228,7 +313,11 @@ func (p *Platform) Stop() {
 func (p *Platform) WaitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	for _, a := range Apps {
+	names := append([]string{}, Apps...)
+	for _, r := range p.opts.Replicas {
+		names = append(names, r.Name)
+	}
+	for _, a := range names {
 		for _, u := range []string{p.AppURL(a) + "/healthz", p.SidecarURL(a) + "/v1.0/healthz"} {
 			if err := waitHTTP(ctx, u); err != nil {
 				return fmt.Errorf("%s not ready (logs in %s): %w", a, p.logs, err)

@@ -155,7 +155,12 @@ func NewEngine(log *slog.Logger, appToken string, ready func(context.Context) er
 
 // Serve runs h on addr until ctx ends, then drains in-flight requests.
 func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Slow or stuck clients cannot hold connections: headers within 10 s, the
+	// body within 30 s, idle keep-alive 2 min, headers at most 64 KiB. No
+	// write timeout: task streams (SSE) stay open for as long as the juror
+	// listens; handlers bound their own work by the request context.
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("listening", "addr", addr)

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -109,6 +111,20 @@ func ensureDatabase(ctx context.Context, dsn string) error {
 		return fmt.Errorf("create database %s: %w", name, err)
 	}
 	return nil
+}
+
+// Unreachable reports whether err means the server could not be reached or
+// is not accepting connections yet (starting up, shutting down, restarting),
+// as opposed to a mistake that waiting will not mend.
+func Unreachable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
+		return strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "08006" || pgErr.Code == "08001"
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation,

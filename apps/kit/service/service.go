@@ -6,12 +6,15 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -47,13 +50,44 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, args []string
 	if err := cfg.CheckServe(); err != nil {
 		return fmt.Errorf("refusing to start: %w", err)
 	}
-	if err := pg.Migrate(ctx, log, cfg.DatabaseURL, migrations); err != nil {
-		return err
+	// A port already taken is a mistake to report at once, not after the
+	// database is reached and migrated.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	db, err := pg.Open(ctx, cfg.DatabaseURL)
+	ln.Close()
+	db, err := waitForDatabase(ctx, log, cfg.DatabaseURL, migrations)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	return serve(ctx, log, cfg, db)
+}
+
+// waitForDatabase migrates and opens the database, retrying with capped
+// back-off while PostgreSQL cannot be reached (it may start after us, or
+// be restarting): a service waits for its database instead of exiting.
+func waitForDatabase(ctx context.Context, log *slog.Logger, dsn string, migrations fs.FS) (*pgxpool.Pool, error) {
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := pg.Migrate(ctx, log, dsn, migrations)
+		if err == nil {
+			db, oerr := pg.Open(ctx, dsn)
+			if oerr == nil {
+				return db, nil
+			}
+			err = oerr
+		}
+		if !pg.Unreachable(err) {
+			return nil, err
+		}
+		log.Warn("waiting for PostgreSQL", "attempt", attempt, "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, errors.Join(ctx.Err(), err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }

@@ -19,10 +19,11 @@ var _ app.Reviewer = Client{}
 
 func (c Client) DrawJury(ctx context.Context, req app.JuryRequest) ([]string, error) {
 	var out struct {
-		Jurors []string `json:"jurors"`
+		Jurors       []string `json:"jurors"`
+		PoolTooSmall bool     `json:"pool_too_small"`
 	}
 	err := c.Sidecar.Invoke(ctx, c.AppID, http.MethodPost, "internal/juries", req, &out)
-	if daprx.IsRemote(err, http.StatusConflict, "pool_too_small") {
+	if err == nil && out.PoolTooSmall {
 		return nil, app.ErrPoolTooSmall
 	}
 	return out.Jurors, err

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -23,8 +24,9 @@ type drawBody struct {
 }
 
 type drawJSON struct {
-	DrawID string   `json:"draw_id"`
-	Jurors []string `json:"jurors"`
+	DrawID       string   `json:"draw_id"`
+	Jurors       []string `json:"jurors"`
+	PoolTooSmall bool     `json:"pool_too_small"`
 }
 
 func (s *Server) drawJury(c *gin.Context) {
@@ -43,6 +45,13 @@ func (s *Server) drawJury(c *gin.Context) {
 		DrawID: body.DrawID, CaseID: body.CaseID, Size: body.Size, Exclude: body.Exclude, Conflicts: body.Conflicts,
 		Target: body.Target.domain(), Reason: body.Reason, Deadline: deadline,
 	})
+	if errors.Is(err, domain.ErrPoolTooSmall) {
+		// Not enough eligible jurors is an answer, not a failure: a 2xx keeps
+		// the caller's sidecar from retrying it and from counting it toward
+		// its circuit breaker (Dapr's breaker counts every non-2xx).
+		c.JSON(http.StatusOK, drawJSON{DrawID: body.DrawID, Jurors: []string{}, PoolTooSmall: true})
+		return
+	}
 	if err != nil {
 		fail(c, err)
 		return
