@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole platform, foreground) and `make test`.
-.PHONY: run stop test bench token walkthrough unit manifests release images
+.PHONY: run stop test bench token walkthrough unit fuzz manifests release images
 
 run: ## install what is missing, build, start everything, run in the foreground
 	@bash scripts/run.sh
@@ -15,6 +15,9 @@ bench: ## end-to-end benchmarks on the test profile (not part of make test)
 
 unit: ## domain and handler unit tests only (no infrastructure)
 	@go test ./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/...
+
+fuzz: ## fuzz every decoder and parser: make fuzz [FUZZTIME=1m] [TARGET=FuzzReportBody]
+	@FUZZTIME="$(FUZZTIME)" bash scripts/fuzz.sh "$(TARGET)"
 
 token: ## print a bearer token: make -s token SUB=alice [ROLES=ops]
 	@test -x .local/bin/token || go build -o .local/bin/token ./apps/kit/cmd/token
