@@ -53,7 +53,7 @@ func FuzzProfile(f *testing.F) {
 			if len(p.Tags) != 1 || p.Tags[0] != tag || at.After(fuzzNow.Add(domain.MaxClockSkew)) {
 				t.Fatalf("profile %+v from tags %q at %s", p, tags, at)
 			}
-			if err := text.Label("tag", tag, domain.MaxTagLen); err != nil {
+			if err := text.Label("tag", tag, text.MaxTagLen); err != nil {
 				t.Fatalf("profile tag accepted: %v", err)
 			}
 		}

@@ -51,7 +51,7 @@ func FuzzProfileBody(f *testing.F) {
 			return
 		}
 		for _, tag := range p.Tags {
-			if err := text.Label("tag", tag, domain.MaxTagLen); err != nil {
+			if err := text.Label("tag", tag, text.MaxTagLen); err != nil {
 				t.Fatalf("accepted tag: %v", err)
 			}
 		}
