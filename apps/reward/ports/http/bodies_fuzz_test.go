@@ -149,8 +149,10 @@ func FuzzCursors(f *testing.F) {
 		}
 		if sku, err := decodeCursor(cursor); err != nil {
 			answeredAs400(t, err)
-		} else if back, err := decodeCursor(encodeCursor(sku)); err != nil || back != sku {
-			t.Fatalf("sku %q came back as %q (%v)", sku, back, err)
+		} else if cursor != "" {
+			if back, err := decodeCursor(encodeCursor(sku)); err != nil || back != sku {
+				t.Fatalf("sku %q came back as %q (%v)", sku, back, err)
+			}
 		}
 	})
 }
