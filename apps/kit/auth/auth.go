@@ -12,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/govern/kit/httpx"
+	"github.com/govern/kit/text"
 )
 
 // Identity is the authenticated caller.
@@ -56,6 +57,13 @@ func Middleware(secret string) gin.HandlerFunc {
 		}
 		if cl.Subject == "" {
 			httpx.Write(c, httpx.Unauthorized("token has no subject"))
+			return
+		}
+		// The subject becomes a user id in queries and rows: even a signed
+		// token may not name one that kit/text refuses (NUL made PostgreSQL
+		// fail a vote with 500).
+		if err := text.ID("sub", cl.Subject); err != nil {
+			httpx.Write(c, httpx.Unauthorized("token subject is not a valid user id: "+err.Error()))
 			return
 		}
 		c.Set(identityKey, Identity{UserID: cl.Subject, Roles: cl.Roles})

@@ -52,7 +52,7 @@ func FuzzBearer(f *testing.F) {
 // A token the issuer signed is still input: the caller it names becomes a
 // user id in queries and rows, so it must be one kit/text accepts, or 401.
 func FuzzTokenSubject(f *testing.F) {
-	for _, s := range []string{"alice", "用户-1", "", "\xff"} {
+	for _, s := range []string{"alice", "用户-1", "", "\xff", " ", "a\tb"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, sub string) {
