@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole platform, foreground) and `make test`.
-.PHONY: run stop test bench token walkthrough unit fuzz manifests release images
+.PHONY: run stop test bench token walkthrough unit fuzz manifests release images sim
 
 run: ## install what is missing, build, start everything, run in the foreground
 	@bash scripts/run.sh
@@ -12,6 +12,9 @@ test: ## the same set-up on its own ports and data; unit and end-to-end tests
 
 bench: ## end-to-end benchmarks on the test profile (not part of make test)
 	@bash scripts/test.sh bench
+
+sim: ## verdict simulator over the pure domain, one line per policy and scenario: make sim [SEED=1] [CASES=20000]
+	@cd tools/sim && GOWORK=off go run . -seed "$(or $(SEED),1)" -cases "$(or $(CASES),20000)"
 
 unit: ## domain and handler unit tests only (no infrastructure)
 	@go test ./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/...

@@ -28,6 +28,8 @@ fi
 step "Unit tests"
 # shellcheck disable=SC2086
 go test -count=1 -race $MODULES
+step "Simulator: property tests of the verdict domain and a short seeded run"
+(cd "$ROOT/tools/sim" && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./...)
 step "Formatting and go vet"
 unformatted=$(gofmt -l apps tests tools)
 [ -z "$unformatted" ] || die "not gofmt-formatted: $unformatted"

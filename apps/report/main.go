@@ -16,6 +16,7 @@ import (
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/liveconfig"
+	"github.com/govern/kit/openapi"
 	"github.com/govern/kit/service"
 	"github.com/govern/report/adapters/daprpubsub"
 	"github.com/govern/report/adapters/outbox"
@@ -59,6 +60,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	porthttp.Handlers{Svc: svc}.Register(r, cfg.JWTSecret)
 	events.Intake{Svc: svc, DeadLetter: pubsub, Log: log}.Register(r)
 	settings.Register(r)
+	openapi.Mount(r, "report")
 	// The HTTP server failing (its port taken) ends everything else too.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()

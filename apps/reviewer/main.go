@@ -17,6 +17,7 @@ import (
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/liveconfig"
+	"github.com/govern/kit/openapi"
 	"github.com/govern/kit/service"
 	"github.com/govern/reviewer/adapters/daprpubsub"
 	"github.com/govern/reviewer/adapters/postgres"
@@ -41,6 +42,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool
 	engine := httpx.NewEngine(log, cfg.AppAPIToken, pool.Ping)
 	httpport.Register(engine, svc, log, cfg.JWTSecret)
 	settings.Register(engine)
+	openapi.Mount(engine, "reviewer")
 
 	go settings.Run(ctx)
 	go postgres.ListenTasks(ctx, cfg.DatabaseURL, log, svc.TaskCreated)

@@ -14,6 +14,7 @@ import (
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/liveconfig"
+	"github.com/govern/kit/openapi"
 	"github.com/govern/kit/service"
 
 	"github.com/govern/reward/adapters/postgres"
@@ -48,6 +49,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpo
 	httpport.NewServer(application).Register(engine.Group("/v1", auth.Middleware(cfg.JWTSecret)))
 	events.NewSubscriber(application, log).Register(engine)
 	settings.Register(engine)
+	openapi.Mount(engine, "reward")
 	go settings.Run(ctx)
 	return httpx.Serve(ctx, log, cfg.HTTPAddr, engine)
 }

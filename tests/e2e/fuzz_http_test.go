@@ -181,27 +181,30 @@ var (
 )
 
 // fuzzRoutes is THE list of routes: TestHTTPFuzz checks it against every
-// app's router (GET /internal/routes) before it starts.
+// app's router (kit/openapi's GET /internal/routes) before it starts.
 var fuzzRoutes = []fuzzRoute{
-	// Every app (kit/httpx).
+	// Every app (kit/httpx, kit/openapi).
 	{app: "report", method: "GET", path: "/healthz", access: anyone, harmless: true},
 	{app: "report", method: "GET", path: "/livez", access: anyone, harmless: true},
 	{app: "report", method: "GET", path: "/metrics", access: anyone, harmless: true},
 	{app: "report", method: "GET", path: "/dapr/subscribe", access: sidecar, harmless: true},
 	{app: "report", method: "GET", path: "/dapr/config", access: sidecar, harmless: true},
 	{app: "report", method: "GET", path: "/internal/routes", access: sidecar, harmless: true},
+	{app: "report", method: "GET", path: "/openapi.json", access: anyone, harmless: true},
 	{app: "reviewer", method: "GET", path: "/healthz", access: anyone, harmless: true},
 	{app: "reviewer", method: "GET", path: "/livez", access: anyone, harmless: true},
 	{app: "reviewer", method: "GET", path: "/metrics", access: anyone, harmless: true},
 	{app: "reviewer", method: "GET", path: "/dapr/subscribe", access: sidecar, harmless: true},
 	{app: "reviewer", method: "GET", path: "/dapr/config", access: sidecar, harmless: true},
 	{app: "reviewer", method: "GET", path: "/internal/routes", access: sidecar, harmless: true},
+	{app: "reviewer", method: "GET", path: "/openapi.json", access: anyone, harmless: true},
 	{app: "reward", method: "GET", path: "/healthz", access: anyone, harmless: true},
 	{app: "reward", method: "GET", path: "/livez", access: anyone, harmless: true},
 	{app: "reward", method: "GET", path: "/metrics", access: anyone, harmless: true},
 	{app: "reward", method: "GET", path: "/dapr/subscribe", access: sidecar, harmless: true},
 	{app: "reward", method: "GET", path: "/dapr/config", access: sidecar, harmless: true},
 	{app: "reward", method: "GET", path: "/internal/routes", access: sidecar, harmless: true},
+	{app: "reward", method: "GET", path: "/openapi.json", access: anyone, harmless: true},
 
 	// Report.
 	{app: "report", method: "POST", path: "/v1/reports", access: user, body: reportBody},
@@ -830,13 +833,13 @@ func checkRouteList(t *testing.T, ctx context.Context) {
 	for _, app := range platform.Apps {
 		resp, err := plat.AsSidecar(app).Do(ctx, "GET", "/internal/routes", nil)
 		var list struct {
-			Items []struct{ Method, Path string } `json:"items"`
+			Routes []struct{ Method, Path string } `json:"routes"`
 		}
 		if err := must(t, resp, err, 200).JSON(&list); err != nil {
 			t.Fatal(err)
 		}
 		served := map[string]bool{}
-		for _, r := range list.Items {
+		for _, r := range list.Routes {
 			served[r.Method+" "+r.Path] = true
 		}
 		listed := map[string]bool{}

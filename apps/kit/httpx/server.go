@@ -150,17 +150,6 @@ func NewEngine(log *slog.Logger, appToken string, ready func(context.Context) er
 	// settings at start; ours are declarative, so both answers are empty.
 	r.GET("/dapr/subscribe", func(c *gin.Context) { c.JSON(http.StatusOK, []any{}) })
 	r.GET("/dapr/config", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{}) })
-	// Every route the app serves, so that tests which must reach them all
-	// (the HTTP fuzz test) check their list against the real router.
-	// Sidecar-only, like the rest of /internal.
-	r.GET("/internal/routes", func(c *gin.Context) {
-		routes := r.Routes()
-		items := make([]gin.H, len(routes))
-		for i, rt := range routes {
-			items[i] = gin.H{"method": rt.Method, "path": rt.Path}
-		}
-		c.JSON(http.StatusOK, gin.H{"items": items})
-	})
 	return r
 }
 

@@ -180,18 +180,3 @@ func TestNULInPathQueryOrJSONIsA400(t *testing.T) {
 		t.Errorf("handler ran %d times, want 6 (never for the bad URLs)", len(*ran))
 	}
 }
-
-func TestRouteListNamesEveryRouteForTheSidecarOnly(t *testing.T) {
-	t.Parallel()
-	r, _ := newEngine(t)
-	if rec := send(r, http.MethodGet, "/internal/routes", ""); rec.Code != http.StatusUnauthorized {
-		t.Fatalf("without the app token: %d", rec.Code)
-	}
-	rec := send(r, http.MethodGet, "/internal/routes", "", "dapr-api-token", appToken)
-	for _, want := range []string{`{"method":"POST","path":"/v1/things"}`, `{"method":"POST","path":"/configuration/store/:key"}`,
-		`{"method":"GET","path":"/healthz"}`, `{"method":"GET","path":"/internal/routes"}`} {
-		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
-			t.Fatalf("%d %s lacks %s", rec.Code, rec.Body, want)
-		}
-	}
-}
