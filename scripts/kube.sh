@@ -19,6 +19,7 @@ kube_profile() {
     test) KUBE_ETCD_PORT=23790; KUBE_API_PORT=16443 ;;
     test-a) KUBE_ETCD_PORT=33790; KUBE_API_PORT=26443 ;;
     test-b) KUBE_ETCD_PORT=43790; KUBE_API_PORT=36443 ;;
+    test-e) KUBE_ETCD_PORT=61790; KUBE_API_PORT=61443 ;;
     api) KUBE_ETCD_PORT=31790; KUBE_API_PORT=31443 ;;
     *) die "no kube ports for profile $PROFILE" ;;
   esac
