@@ -50,7 +50,7 @@ func FuzzBearer(f *testing.F) {
 }
 
 // A token the issuer signed is still input: the caller it names becomes a
-// user id in queries and rows, so it must be one kit/text accepts, or 401.
+// user id in queries, so it must be text PostgreSQL can compare, or 401.
 func FuzzTokenSubject(f *testing.F) {
 	for _, s := range []string{"alice", "用户-1", "", "\xff", " ", "a\tb"} {
 		f.Add(s)
@@ -64,8 +64,8 @@ func FuzzTokenSubject(f *testing.F) {
 		switch code {
 		case http.StatusUnauthorized:
 		case http.StatusOK:
-			if err := text.ID("sub", got); err != nil {
-				t.Fatalf("token subject %q accepted: %v", sub, err)
+			if !text.Clean(got) || got == "" {
+				t.Fatalf("token subject %q accepted as %q", sub, got)
 			}
 		default:
 			t.Fatalf("status %d for subject %q", code, sub)
