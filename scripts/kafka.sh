@@ -13,6 +13,7 @@ case $PROFILE in
   test) KAFKA_PORT=17092 ;;
   test-a) KAFKA_PORT=27092 ;;
   test-b) KAFKA_PORT=37092 ;;
+  test-e) KAFKA_PORT=61092 ;;
   api) KAFKA_PORT=31192 ;;
   *) die "no Kafka ports for profile $PROFILE" ;;
 esac
