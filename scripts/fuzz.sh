@@ -28,7 +28,8 @@ fuzz_run() {
     [[ $target =~ $filter ]] || continue
     n=$((n + 1))
     printf '    [%d/%d] %-28s %s ... ' "$n" "$total" "$target" "${pkg#./apps/}"
-    if out=$(cd "$ROOT" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1); then
+    # tr: a failing input may hold NUL bytes, which bash cannot keep in a variable.
+    if out=$(cd "$ROOT" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tr -d '\000'); then
       execs=$(grep -oE 'execs: [0-9]+' <<<"$out" | tail -n1 | cut -d' ' -f2 || true)
       echo "ok (${execs:-?} execs)"
     else

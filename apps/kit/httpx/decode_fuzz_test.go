@@ -175,8 +175,8 @@ func FuzzCursorRoundTrip(f *testing.F) {
 	f.Add(int64(1), "c1", int64(0))
 	f.Add(int64(-1), "", int64(1<<62))
 	f.Fuzz(func(t *testing.T, seq int64, id string, nanos int64) {
-		if !utf8.ValidString(id) {
-			return // positions are ids the service stored: valid UTF-8
+		if !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
+			return // positions are ids the service stored: no NUL, valid UTF-8
 		}
 		pos := taskCursor{CreatedAt: time.Unix(0, nanos).UTC(), CaseID: id}
 		if pos.CreatedAt.Year() > 9999 || pos.CreatedAt.Year() < 0 {
