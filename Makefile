@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole platform, foreground) and `make test`.
-.PHONY: run stop test bench chaos token walkthrough unit manifests release images sim logs
+.PHONY: run stop test bench chaos token walkthrough unit fuzz manifests release images sim logs
 
 run: ## install what is missing, build, start everything, run in the foreground
 	@bash scripts/run.sh
@@ -21,6 +21,9 @@ unit: ## domain and handler unit tests only (no infrastructure)
 
 chaos: ## kill -9 / pause every kind of process under load, then check nothing was lost: make chaos [SEEDS="1 2 3"] [DURATION=5m]
 	@bash scripts/chaos.sh
+
+fuzz: ## fuzz every decoder and parser: make fuzz [FUZZTIME=1m] [TARGET=FuzzReportBody]
+	@FUZZTIME="$(FUZZTIME)" bash scripts/fuzz.sh "$(TARGET)"
 
 token: ## print a bearer token: make -s token SUB=alice [ROLES=ops]
 	@test -x .local/bin/token || go build -o .local/bin/token ./apps/kit/cmd/token

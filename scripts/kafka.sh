@@ -14,6 +14,7 @@ case $PROFILE in
   test-a) KAFKA_PORT=27092 ;;
   test-b) KAFKA_PORT=37092 ;;
   obs) KAFKA_PORT=20092 ;;
+  test-e) KAFKA_PORT=61092 ;;
   api) KAFKA_PORT=31192 ;;
   *) KAFKA_PORT=$((CONTROL_HEALTHZ_BASE + 22)) ;;   # brokers +22..+24, reserved by reserve_ports
 esac

@@ -20,6 +20,7 @@ kube_profile() {
     test-a) KUBE_ETCD_PORT=33790; KUBE_API_PORT=26443 ;;
     test-b) KUBE_ETCD_PORT=43790; KUBE_API_PORT=36443 ;;
     obs) KUBE_ETCD_PORT=20790; KUBE_API_PORT=20443 ;;
+    test-e) KUBE_ETCD_PORT=61790; KUBE_API_PORT=61443 ;;
     api) KUBE_ETCD_PORT=31790; KUBE_API_PORT=31443 ;;
     # Any other profile: beside its control-plane ports (reserved by reserve_ports).
     *) KUBE_ETCD_PORT=$((CONTROL_HEALTHZ_BASE + 20)); KUBE_API_PORT=$((CONTROL_HEALTHZ_BASE + 21)) ;;

@@ -45,7 +45,7 @@ profile() {
     test-e)
       PG_PORT=61432; REDIS_PORT=61479; PLACEMENT_PORT=61005; SCHEDULER_PORT=61006
       ETCD_CLIENT_PORT=61379; ETCD_PEER_PORT=61380; CONTROL_HEALTHZ_BASE=61100
-      APP_PORT_BASE=62080; SIDECAR_HTTP_BASE=63500; SIDECAR_GRPC_BASE=61000; SIDECAR_METRICS_BASE=62090; SIDECAR_INTERNAL_BASE=61200 ;;
+      APP_PORT_BASE=62080; SIDECAR_HTTP_BASE=63500; SIDECAR_GRPC_BASE=61000; SIDECAR_METRICS_BASE=62190; SIDECAR_INTERNAL_BASE=61200 ;;
     # The chaos run (make chaos, scripts/chaos.sh): ports above the kernel's
     # ephemeral range (32768-60999), so no outgoing connection of another
     # suite can take one of them while a process is down between kill and restart.

@@ -23,7 +23,6 @@ import (
 	"github.com/govern/report/adapters/postgres"
 	"github.com/govern/report/adapters/reviewer"
 	"github.com/govern/report/app"
-	"github.com/govern/report/domain"
 	"github.com/govern/report/ports/events"
 	porthttp "github.com/govern/report/ports/http"
 	roundwf "github.com/govern/report/workflow"
@@ -61,13 +60,8 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 		return err
 	}
 	settings := &liveconfig.Watcher{
-		Sidecar: sidecar, Store: config.String("CONFIG_STORE", "report-config"), Keys: settingKeys(),
-		Apply: func(key string, value []byte, version string) {
-			if svc.Policies.ApplySetting(key, value, version) {
-				log.Info("policy updated from configuration store", "key", key, "version", version)
-			}
-		},
-		Reload: svc.ReloadPolicies, Log: log,
+		Sidecar: sidecar, Store: config.String("CONFIG_STORE", "report-config"),
+		Settings: svc.Policies.Live(), Reload: svc.ReloadPolicies, Log: log,
 	}
 
 	ready := func(ctx context.Context) error { return errors.Join(db.Ping(ctx), engine.Ready(ctx)) }
@@ -129,12 +123,4 @@ func startWorker(ctx context.Context, addr string, reg *workflow.Registry) (*wor
 		return nil, err
 	}
 	return wf, nil
-}
-
-func settingKeys() []string {
-	keys := make([]string, len(domain.Kinds))
-	for i, k := range domain.Kinds {
-		keys[i] = app.SettingKey(k)
-	}
-	return keys
 }

@@ -41,13 +41,8 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool
 		return err
 	}
 	settings := &liveconfig.Watcher{
-		Sidecar: sidecar, Store: config.String("CONFIG_STORE", "reviewer-config"), Keys: app.SettingKeys,
-		Apply: func(key string, value []byte, version string) {
-			if svc.Settings.ApplySetting(key, value, version) {
-				log.Info("setting updated from configuration store", "key", key, "version", version)
-			}
-		},
-		Reload: svc.ReloadSettings, Log: log,
+		Sidecar: sidecar, Store: config.String("CONFIG_STORE", "reviewer-config"),
+		Settings: svc.Settings.Live(), Reload: svc.ReloadSettings, Log: log,
 	}
 	engine := httpx.NewEngine(log, cfg.AppAPIToken, pool.Ping)
 	httpport.Register(engine, svc, log, cfg.JWTSecret)

@@ -42,13 +42,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpo
 	// configuration subscription (reward-config reads the settings table).
 	settings := &liveconfig.Watcher{
 		Sidecar: daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken), Store: config.String("CONFIG_STORE", "reward-config"),
-		Keys: []string{app.RulesSettingKey},
-		Apply: func(key string, value []byte, version string) {
-			if application.Rules.ApplySetting(key, value, version) {
-				log.Info("reward rules updated from configuration store", "key", key, "version", version)
-			}
-		},
-		Reload: application.ReloadRules.Handle, Log: log,
+		Settings: application.Rules.Live(), Reload: application.ReloadRules.Handle, Log: log,
 	}
 
 	engine := httpx.NewEngine(log, cfg.AppAPIToken, pool.Ping)

@@ -12,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/govern/kit/httpx"
+	"github.com/govern/kit/text"
 )
 
 // Identity is the authenticated caller.
@@ -56,6 +57,14 @@ func Middleware(secret string) gin.HandlerFunc {
 		}
 		if cl.Subject == "" {
 			httpx.Write(c, httpx.Unauthorized("token has no subject"))
+			return
+		}
+		// The subject becomes a user id in queries: even a signed token may
+		// not carry what PostgreSQL cannot compare (a NUL made a vote answer
+		// 500). Whether it is a well-formed user id is the service's call,
+		// answered 400 like any other bad id.
+		if !text.Clean(cl.Subject) {
+			httpx.Write(c, httpx.Unauthorized("token subject holds NUL or invalid UTF-8"))
 			return
 		}
 		c.Set(identityKey, Identity{UserID: cl.Subject, Roles: cl.Roles})

@@ -59,7 +59,9 @@ func Unmarshal(data []byte, v any) error {
 		}
 		return BadRequest("malformed JSON: " + err.Error())
 	}
-	if dec.More() {
+	// Only white space may follow. (dec.More alone lets a stray "]" or "}"
+	// through.)
+	if _, err := dec.Token(); err != io.EOF {
 		return BadRequest("malformed JSON: trailing data after the object")
 	}
 	return nil
@@ -117,7 +119,9 @@ func DecodeCursor(cursor string, position any) (bool, error) {
 		return false, nil
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || json.Unmarshal(raw, position) != nil {
+	// A position is compared with database rows: one holding NUL would make
+	// PostgreSQL fail the query.
+	if err != nil || hasEscapedNUL(raw) || json.Unmarshal(raw, position) != nil {
 		return false, BadRequest("cursor is not one this service issued")
 	}
 	return true, nil

@@ -10,24 +10,23 @@ package liveconfig
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/govern/kit/daprx"
+	"github.com/govern/kit/httpx"
 )
 
-// Applier receives settings: a key, its JSON value and its version.
-type Applier func(key string, value []byte, version string)
-
-// Watcher subscribes a replica to a configuration store.
+// Watcher subscribes a replica's Settings to a configuration store.
 type Watcher struct {
-	Sidecar *daprx.Client
-	Store   string
-	Keys    []string
-	Apply   Applier
+	Sidecar  *daprx.Client
+	Store    string
+	Settings *Settings
 	// Reload reads every setting from the owning database (the source of
 	// truth) and applies it; called at each (re)subscription.
 	Reload func(context.Context) error
@@ -37,26 +36,45 @@ type Watcher struct {
 	Renew time.Duration
 }
 
-// Register mounts the route the sidecar posts changes to.
+// Register mounts the route the sidecar posts changes to. It always answers
+// 200: a value that cannot be applied now never will be, and the database
+// reload repairs anything missed.
 func (w *Watcher) Register(r gin.IRouter) {
 	r.POST("/configuration/"+w.Store+"/:key", func(c *gin.Context) {
 		var body struct {
 			Items map[string]daprx.ConfigItem `json:"items"`
 		}
-		if err := c.ShouldBindJSON(&body); err != nil {
+		raw, err := httpx.ReadBody(c)
+		if err == nil {
+			err = json.Unmarshal(raw, &body)
+		}
+		if err != nil {
 			w.Log.Warn("ignoring malformed configuration update", "store", w.Store, "err", err)
 			c.Status(http.StatusOK)
 			return
 		}
 		for key, it := range body.Items {
-			if !json.Valid([]byte(it.Value)) {
-				w.Log.Warn("ignoring configuration value that is not JSON", "store", w.Store, "key", key)
-				continue
-			}
-			w.Apply(key, []byte(it.Value), it.Version)
+			w.apply(key, it)
 		}
 		c.Status(http.StatusOK)
 	})
+}
+
+func (w *Watcher) apply(key string, it daprx.ConfigItem) {
+	version, err := strconv.ParseInt(it.Version, 10, 64)
+	if err != nil {
+		w.Log.Warn("ignoring setting without a numeric version", "store", w.Store, "key", key, "version", it.Version)
+		return
+	}
+	applied, err := w.Settings.Apply(key, []byte(it.Value), version)
+	switch {
+	case errors.Is(err, ErrUnknownKey):
+		w.Log.Debug("ignoring unknown setting", "store", w.Store, "key", key)
+	case err != nil:
+		w.Log.Warn("ignoring invalid setting", "store", w.Store, "key", key, "version", version, "err", err)
+	case applied:
+		w.Log.Info("setting updated from configuration store", "store", w.Store, "key", key, "version", version)
+	}
 }
 
 // Run keeps the subscription alive until ctx ends.
@@ -67,7 +85,7 @@ func (w *Watcher) Run(ctx context.Context) {
 	}
 	var id string
 	for {
-		newID, err := w.Sidecar.SubscribeConfiguration(ctx, w.Store, w.Keys)
+		newID, err := w.Sidecar.SubscribeConfiguration(ctx, w.Store, w.Settings.Keys())
 		if err != nil {
 			w.Log.Warn("subscribe to configuration", "store", w.Store, "err", err)
 		} else {

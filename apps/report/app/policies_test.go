@@ -15,6 +15,9 @@ func TestPolicyCacheStartsWithDefaults(t *testing.T) {
 			t.Fatalf("%s: %+v, want the default", p.Kind, p)
 		}
 	}
+	if len(c.Live().Keys()) != len(domain.Kinds) {
+		t.Fatalf("keys %v", c.Live().Keys())
+	}
 }
 
 func TestOlderPolicyVersionNeverReplacesNewer(t *testing.T) {
@@ -28,6 +31,10 @@ func TestOlderPolicyVersionNeverReplacesNewer(t *testing.T) {
 	older := domain.DefaultPolicy("item")
 	if c.Apply(older, 4) || c.Apply(older, 5) {
 		t.Fatal("an older or equal version replaced version 5")
+	}
+	raw, _ := json.Marshal(older)
+	if ok, err := c.Live().Apply("policy.item", raw, 4); ok || err != nil {
+		t.Fatalf("older version from the store: %v %v", ok, err)
 	}
 	if got := c.Get("item"); got != newer {
 		t.Fatalf("got %+v", got)
@@ -44,19 +51,31 @@ func TestSettingsThatAreNotValidPoliciesAreIgnored(t *testing.T) {
 	rawBad, _ := json.Marshal(bad)
 	c := NewPolicyCache()
 	for _, tc := range []struct {
-		key, value, version string
+		key, value string
 	}{
-		{"policy.post", string(rawBad), "2"},   // not a majority
-		{"policy.item", string(raw), "2"},      // key and kind differ
-		{"policy.post", `{"jury_size":`, "2"},  // not JSON
-		{"policy.post", string(raw), "latest"}, // version not a number
-		{"pool-rule", string(raw), "2"},        // not a policy key
+		{"policy.post", string(rawBad)},  // not a majority
+		{"policy.item", string(raw)},     // key and kind differ
+		{"policy.post", `{"jury_size":`}, // not JSON
+		{"pool-rule", string(raw)},       // not a policy key
 	} {
-		if c.ApplySetting(tc.key, []byte(tc.value), tc.version) {
+		if ok, err := c.Live().Apply(tc.key, []byte(tc.value), 2); ok || err == nil {
 			t.Fatalf("applied %+v", tc)
 		}
 	}
-	if !c.ApplySetting("policy.post", raw, "2") || c.Get("post") != good {
-		t.Fatal("valid setting not applied")
+	if c.Get("post") != domain.DefaultPolicy("post") || c.Get("item") != domain.DefaultPolicy("item") {
+		t.Fatal("a refused setting changed a policy")
+	}
+	if ok, err := c.Live().Apply("policy.post", raw, 2); !ok || err != nil || c.Get("post") != good {
+		t.Fatalf("valid setting not applied: %v", err)
+	}
+}
+
+func TestUnknownKindHasNoPolicy(t *testing.T) {
+	t.Parallel()
+	c := NewPolicyCache()
+	p := domain.DefaultPolicy("item")
+	p.Kind = "video"
+	if c.Apply(p, 9) || c.Get("video") != (domain.Policy{}) {
+		t.Fatal("a policy of an unknown kind was installed")
 	}
 }

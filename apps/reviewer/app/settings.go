@@ -1,11 +1,9 @@
 package app
 
 import (
-	"encoding/json"
-	"strconv"
-	"sync"
 	"time"
 
+	"github.com/govern/kit/liveconfig"
 	"github.com/govern/reviewer/domain"
 )
 
@@ -16,9 +14,6 @@ const (
 	KeyFatigue    = "fatigue"
 	KeyAdjustment = "adjustment"
 )
-
-// SettingKeys lists every live setting.
-var SettingKeys = []string{KeyPoolRule, KeyFatigue, KeyAdjustment}
 
 // Setting is a stored setting: its JSON value and version.
 type Setting struct {
@@ -109,89 +104,38 @@ func ParseAdjustment(j AdjustmentJSON) (domain.AdjustmentRule, error) {
 // arrive from this replica's own writes and from the configuration store's
 // subscription; a change never replaces a newer version.
 type Settings struct {
-	mu         sync.RWMutex
-	poolRule   domain.PoolRule
-	fatigue    domain.Fatigue
-	adjustment domain.AdjustmentRule
-	versions   map[string]int64
+	live       *liveconfig.Settings
+	poolRule   *liveconfig.Value[domain.PoolRule]
+	fatigue    *liveconfig.Value[domain.Fatigue]
+	adjustment *liveconfig.Value[domain.AdjustmentRule]
 }
 
 // NewSettings starts with the defaults.
 func NewSettings() *Settings {
-	return &Settings{poolRule: domain.DefaultPoolRule(), fatigue: domain.DefaultFatigue(),
-		adjustment: domain.DefaultAdjustmentRule(), versions: map[string]int64{}}
+	live := liveconfig.New()
+	return &Settings{
+		live:       live,
+		poolRule:   liveconfig.Add(live, KeyPoolRule, domain.DefaultPoolRule(), 0, liveconfig.JSON(ParsePoolRule)),
+		fatigue:    liveconfig.Add(live, KeyFatigue, domain.DefaultFatigue(), 0, liveconfig.JSON(ParseFatigue)),
+		adjustment: liveconfig.Add(live, KeyAdjustment, domain.DefaultAdjustmentRule(), 0, liveconfig.JSON(ParseAdjustment)),
+	}
 }
+
+// Live is the set of settings the configuration watcher keeps current.
+func (s *Settings) Live() *liveconfig.Settings { return s.live }
 
 // PoolRule is the rule in force.
-func (s *Settings) PoolRule() domain.PoolRule {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.poolRule
-}
+func (s *Settings) PoolRule() domain.PoolRule { return s.poolRule.Get() }
 
 // Fatigue is the limits in force.
-func (s *Settings) Fatigue() domain.Fatigue {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.fatigue
-}
+func (s *Settings) Fatigue() domain.Fatigue { return s.fatigue.Get() }
 
 // Adjustment is the adjustment rule in force.
-func (s *Settings) Adjustment() domain.AdjustmentRule {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.adjustment
-}
+func (s *Settings) Adjustment() domain.AdjustmentRule { return s.adjustment.Get() }
 
-// ApplySetting installs a setting received from the configuration store;
-// it ignores unknown keys, bad versions and invalid values.
-func (s *Settings) ApplySetting(key string, value []byte, version string) bool {
-	v, err := strconv.ParseInt(version, 10, 64)
-	if err != nil {
-		return false
-	}
-	return s.Apply(Setting{Key: key, Value: value, Version: v})
-}
-
-// Apply installs st unless a newer version of its key is installed.
+// Apply installs st unless it is invalid, of an unknown key, or a newer
+// version of its key is installed.
 func (s *Settings) Apply(st Setting) bool {
-	install, ok := s.decode(st)
-	if !ok {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st.Version <= s.versions[st.Key] {
-		return false
-	}
-	install()
-	s.versions[st.Key] = st.Version
-	return true
-}
-
-// decode validates st and returns how to install it (called under the lock).
-func (s *Settings) decode(st Setting) (func(), bool) {
-	switch st.Key {
-	case KeyPoolRule:
-		var j PoolRuleJSON
-		r, err := decodeWith(st.Value, &j, func() (domain.PoolRule, error) { return ParsePoolRule(j) })
-		return func() { s.poolRule = r }, err == nil
-	case KeyFatigue:
-		var j FatigueJSON
-		f, err := decodeWith(st.Value, &j, func() (domain.Fatigue, error) { return ParseFatigue(j) })
-		return func() { s.fatigue = f }, err == nil
-	case KeyAdjustment:
-		var j AdjustmentJSON
-		a, err := decodeWith(st.Value, &j, func() (domain.AdjustmentRule, error) { return ParseAdjustment(j) })
-		return func() { s.adjustment = a }, err == nil
-	}
-	return nil, false
-}
-
-func decodeWith[T any](data []byte, into any, parse func() (T, error)) (T, error) {
-	var zero T
-	if err := json.Unmarshal(data, into); err != nil {
-		return zero, err
-	}
-	return parse()
+	applied, err := s.live.Apply(st.Key, st.Value, st.Version)
+	return applied && err == nil
 }

@@ -2,11 +2,9 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strconv"
-	"sync"
 
+	"github.com/govern/kit/liveconfig"
 	"github.com/govern/reward/domain"
 )
 
@@ -23,50 +21,33 @@ type RulesRepository interface {
 	Append(ctx context.Context, r domain.Rules, setBy string) (domain.VersionedRules, error)
 }
 
-// RulesCache holds the current rules on this replica. Changes arrive from this
-// replica's own writes and from the configuration store's subscription; a
-// change never replaces a newer version.
+// RulesCache holds the current rules on this replica, a live setting.
+// Changes arrive from this replica's own writes and from the configuration
+// store's subscription; a change never replaces a newer version.
 type RulesCache struct {
-	mu      sync.RWMutex
-	current domain.VersionedRules
+	live  *liveconfig.Settings
+	rules *liveconfig.Value[domain.Rules]
 }
 
 // NewRulesCache starts with version 1, the defaults every database is seeded with.
 func NewRulesCache() *RulesCache {
-	return &RulesCache{current: domain.VersionedRules{Rules: domain.DefaultRules(), Version: 1}}
+	live := liveconfig.New()
+	rules := liveconfig.Add(live, RulesSettingKey, domain.DefaultRules(), 1,
+		liveconfig.JSON(func(r domain.Rules) (domain.Rules, error) { return r, r.Validate() }))
+	return &RulesCache{live: live, rules: rules}
 }
+
+// Live is the setting the configuration watcher keeps current.
+func (c *RulesCache) Live() *liveconfig.Settings { return c.live }
 
 // Get returns the current rules.
 func (c *RulesCache) Get() domain.VersionedRules {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.current
+	cur := c.rules.Current()
+	return domain.VersionedRules{Rules: cur.Value, Version: cur.Version}
 }
 
 // Apply installs r unless the same or a newer version is already installed.
-func (c *RulesCache) Apply(r domain.VersionedRules) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r.Version <= c.current.Version {
-		return false
-	}
-	c.current = r
-	return true
-}
-
-// ApplySetting installs rules received from the configuration store; it
-// ignores other keys and values that are not valid rules.
-func (c *RulesCache) ApplySetting(key string, value []byte, version string) bool {
-	v, err := strconv.ParseInt(version, 10, 64)
-	if key != RulesSettingKey || err != nil {
-		return false
-	}
-	var r domain.Rules
-	if json.Unmarshal(value, &r) != nil || r.Validate() != nil {
-		return false
-	}
-	return c.Apply(domain.VersionedRules{Rules: r, Version: v})
-}
+func (c *RulesCache) Apply(r domain.VersionedRules) bool { return c.rules.Set(r.Rules, r.Version) }
 
 // GetRules answers the rules this replica has installed: its own latest write
 // at once, other replicas' within the configuration subscription's delay.

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Fuzzing of every decoder and parser: each `func FuzzX` in an apps/**/*_fuzz_test.go
+# file is one target; its seeds are the f.Add calls and testdata/fuzz/FuzzX/.
+#
+#   bash scripts/fuzz.sh [REGEX]        every target (or those matching REGEX) for
+#                                       FUZZTIME each (make fuzz FUZZTIME=1m; default 30s)
+#   source scripts/fuzz.sh; fuzz_short  a short pass over every target (FUZZTIME, default 2s),
+#                                       as make test runs it
+#
+# A target that fails leaves its input in the package's testdata/fuzz/FuzzX/ (which makes
+# it a regression test of `go test`); the summary names every such file. The corpus that
+# go accumulates between runs lives in the Go build cache (go env GOCACHE)/fuzz.
+declare -F step >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# fuzz_targets prints "<package dir> <target>" for every fuzz target.
+fuzz_targets() {
+  (cd "$ROOT" && grep -H -o '^func Fuzz[A-Za-z0-9_]*' $(find apps -name '*_fuzz_test.go' | sort)) |
+    sed -E 's|^(.*)/[^/]+_fuzz_test\.go:func (Fuzz[A-Za-z0-9_]*)$|./\1 \2|'
+}
+
+# fuzz_run FUZZTIME [REGEX]: fuzz each target (matching REGEX) for FUZZTIME.
+fuzz_run() {
+  local fuzztime=$1 filter=${2:-.} failed=() n=0 total start pkg target out execs
+  total=$(fuzz_targets | awk '{print $2}' | grep -cE "$filter" || true)
+  [ "$total" -gt 0 ] || die "no fuzz target matches $filter"
+  start=$SECONDS
+  while read -r pkg target; do
+    [[ $target =~ $filter ]] || continue
+    n=$((n + 1))
+    printf '    [%d/%d] %-28s %s ... ' "$n" "$total" "$target" "${pkg#./apps/}"
+    # tr: a failing input may hold NUL bytes, which bash cannot keep in a variable.
+    if out=$(cd "$ROOT" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tr -d '\000'); then
+      execs=$(grep -oE 'execs: [0-9]+' <<<"$out" | tail -n1 | cut -d' ' -f2 || true)
+      echo "ok (${execs:-?} execs)"
+    else
+      echo FAILED
+      grep -vE '^(fuzz: elapsed|=== RUN|--- FAIL|FAIL|exit status)' <<<"$out" | sed 's/^/        /' | head -n 20
+      failed+=("$target ($pkg)")
+    fi
+  done < <(fuzz_targets)
+  info "$n fuzz targets, $fuzztime each, in $((SECONDS - start)) s"
+  if [ ${#failed[@]} -gt 0 ]; then
+    printf '    failing target: %s\n' "${failed[@]}"
+    (cd "$ROOT" && git status --porcelain --untracked-files=all -- 'apps/**/testdata/fuzz/**' | cut -c4- | sed 's/^/    new failing input: /')
+    return 1
+  fi
+}
+
+# fuzz_short is the pass make test runs: every target for a few seconds.
+fuzz_short() {
+  step "Fuzzing every decoder and parser (${FUZZTIME:-2s} per target)"
+  fuzz_run "${FUZZTIME:-2s}"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  step "Fuzzing (${FUZZTIME:-30s} per target)"
+  fuzz_run "${FUZZTIME:-30s}" "${1:-.}"
+fi
