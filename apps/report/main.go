@@ -23,6 +23,7 @@ import (
 	"github.com/govern/report/adapters/postgres"
 	"github.com/govern/report/adapters/reviewer"
 	"github.com/govern/report/app"
+	"github.com/govern/report/domain"
 	"github.com/govern/report/ports/events"
 	porthttp "github.com/govern/report/ports/http"
 	roundwf "github.com/govern/report/workflow"
