@@ -47,7 +47,7 @@ const (
 	// can sit RUNNING with an activity that never runs again, e.g. after
 	// its state store failed mid-commit; chaos runs found such rounds.)
 	OverdueMargin = 30 * time.Second
-	repairBatch      = 100
+	repairBatch   = 100
 )
 
 // RunRepair runs Repair every interval until ctx ends.
