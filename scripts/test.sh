@@ -31,6 +31,7 @@ step "Unit tests"
 go test -count=1 -race $MODULES
 step "Simulator: property tests of the verdict domain and a short seeded run"
 (cd "$ROOT/tools/sim" && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./...)
+source "$ROOT/scripts/fuzz.sh" && fuzz_short   # every fuzz target for 2 s
 step "Formatting and go vet"
 unformatted=$(gofmt -l apps tests tools)
 [ -z "$unformatted" ] || die "not gofmt-formatted: $unformatted"
