@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/govern/tests/platform"
 )
 
 // Idempotency keys belong to their reporter, on HTTP and on the reports
@@ -63,5 +65,31 @@ func TestIdempotencyKeysAreScopedPerReporter(t *testing.T) {
 		if n := count(t, ctx, "report", `SELECT count(*) FROM reports WHERE reporter_id = $1 AND idempotency_key = $2`, who, key); n != want {
 			t.Fatalf("%s has %d reports under the key, want %d", who, n, want)
 		}
+	}
+}
+
+// Two deliveries of one topic message, or retries of one request, can race
+// past the key look-up; the one-report-per-reporter rule then fires before
+// the key's. Every one of them must get the one report's receipt, never a
+// 409 already_reported (chaos runs dead-lettered such redeliveries).
+func TestConcurrentRepeatsOfOneReportAllGetItsReceipt(t *testing.T) {
+	ctx := ctxT(t)
+	reporter := unique("racer")
+	key := unique("race-key")
+	body := map[string]any{"reporter_id": reporter, "reason": "counterfeit goods",
+		"target": map[string]any{"kind": "item", "id": unique("target"), "owner_id": unique("owner")}}
+	const n = 16
+	resps := concurrently(t, n, func(int) (platform.Response, error) {
+		return plat.As("report", reporter).Do(ctx, "POST", "/v1/reports", body, "Idempotency-Key", key)
+	})
+	ids := map[string]bool{}
+	for _, r := range resps {
+		if r.Status != 202 && r.Status != 200 {
+			t.Fatalf("a repeat answered %s", r)
+		}
+		ids[r.Map()["report_id"].(string)] = true
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%d report ids for one key: %v", len(ids), ids)
 	}
 }

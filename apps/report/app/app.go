@@ -332,6 +332,14 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 	}
 	now := s.Now().UTC()
 	filed, err := s.Repo.FileReport(ctx, key, r, policy, now)
+	if errors.Is(err, domain.ErrAlreadyReported) && key != "" {
+		// Two deliveries of one message (or two retries of one request)
+		// raced past the key look-up: the one-report-per-reporter rule
+		// fired before the key's. The earlier one is this report.
+		if rc, ok, rerr := s.replay(ctx, key, r); rerr != nil || ok {
+			return rc, ok, rerr
+		}
+	}
 	if err != nil {
 		return Receipt{}, false, err
 	}
