@@ -46,11 +46,11 @@ build_chaos() {
   (cd "$ROOT" && go build -o "$BIN/chaos" ./tests/chaos)
 }
 
-# chaos_short is the run make test includes: 75 s of faults (every kind hit
-# about once or twice), then the settle and the check; about 4 minutes.
+# chaos_short is the run make test includes: 60 s of faults (most kinds hit
+# once), then the settle and the check; about 3 minutes.
 chaos_short() {
   build_chaos
-  chaos_run "${CHAOS_SEED:-1}" 75s
+  chaos_run "${CHAOS_SEED:-1}" "${CHAOS_DURATION:-60s}"
 }
 
 main() {

@@ -43,3 +43,4 @@ step "End-to-end tests (logs in .local/test/logs)"
 # shellcheck disable=SC2046
 go test -count=1 -v -timeout 20m $(go list ./tests/... | grep -v '/tests/kafka$') 2>&1 | tee "$STATE/logs/e2e.out"
 bash "$ROOT/scripts/kafka.sh"   # after the e2e suite, never beside it
+source "$ROOT/scripts/chaos.sh" && chaos_short   # a short chaos run on its own profile: nothing lost
