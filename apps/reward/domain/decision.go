@@ -30,6 +30,11 @@ type CaseDecision struct {
 	Votes []JurorVote
 }
 
+// EarliestDecision is the floor for a decision's time: nothing was decided
+// before the platform existed, so an earlier decided_at (the Unix epoch of an
+// unset field, say) is a malformed event, not a credit on a day long gone.
+var EarliestDecision = time.Date(2020, time.January, 1, 0, 0, 0, 0, time.UTC)
+
 // NewCaseDecision validates a decision and its ballots. A juror listed twice
 // with the same ballot counts once; listed with two different ballots, the
 // decision is malformed.
@@ -43,6 +48,9 @@ func NewCaseDecision(caseID, decision string, decidedAt time.Time, votes []Juror
 	}
 	if decidedAt.IsZero() {
 		return CaseDecision{}, fmt.Errorf("%w: case %s: decided_at is missing", ErrMalformedDecision, caseID)
+	}
+	if decidedAt.Before(EarliestDecision) {
+		return CaseDecision{}, fmt.Errorf("%w: case %s: decided_at %s is before the platform existed", ErrMalformedDecision, caseID, decidedAt.UTC().Format(time.RFC3339))
 	}
 	sorted := make([]JurorVote, 0, len(votes))
 	for i, v := range votes {

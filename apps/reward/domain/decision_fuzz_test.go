@@ -17,6 +17,7 @@ func FuzzCaseDecision(f *testing.F) {
 	f.Add("case-1", "rejected", "alice", "uphold", "alice", "uphold", int64(1))
 	f.Add("case-1", "undecided", "alice", "uphold", "alice", "reject", int64(1))
 	f.Add("", "maybe", "", "abstain", "b", "x", int64(0))
+	f.Add("case-1", "upheld", "alice", "uphold", "bob", "reject", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	f.Fuzz(func(t *testing.T, caseID, decision, juror1, vote1, juror2, vote2 string, decidedAt int64) {
 		votes := []domain.JurorVote{{JurorID: juror1, Vote: domain.Vote(vote1)}, {JurorID: juror2, Vote: domain.Vote(vote2)}}
 		d, err := domain.NewCaseDecision(caseID, decision, time.Unix(0, decidedAt), votes)
@@ -29,7 +30,7 @@ func FuzzCaseDecision(f *testing.F) {
 		if err := text.ID("case_id", d.CaseID); err != nil {
 			t.Fatalf("accepted decision: %v", err)
 		}
-		if decidedAt == 0 || d.DecidedAt.Location() != time.UTC {
+		if d.DecidedAt.Before(domain.EarliestDecision) || d.DecidedAt.Location() != time.UTC {
 			t.Fatalf("accepted decided_at %s", d.DecidedAt)
 		}
 		seen := map[string]bool{}
