@@ -124,13 +124,18 @@ func TestAPermanentFailureIsSetAsideNotRetried(t *testing.T) {
 	if err := outbox.Enqueue(ctx, db, "bad", "k", 1); err != nil {
 		t.Fatal(err)
 	}
-	go r.Run(ctx)
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); r.Run(ctx) }()
 	waitFor(t, "row dead", func() bool { return pendingRows(t, db, true) == 1 })
 	time.Sleep(200 * time.Millisecond)
 	if calls.Load() != 1 {
 		t.Fatalf("handler called %d times, want 1", calls.Load())
 	}
-	// The same effect may be queued again (an operator's retry).
+	// The same effect may be queued again (an operator's retry). The relay is
+	// stopped first, or it could set the new row aside before it is counted.
+	cancel()
+	<-stopped
+	ctx = context.Background()
 	if err := outbox.Enqueue(ctx, db, "bad", "k", 1); err != nil {
 		t.Fatal(err)
 	}
