@@ -18,6 +18,12 @@ fuzz_targets() {
     sed -E 's|^(.*)/[^/]+_fuzz_test\.go:func (Fuzz[A-Za-z0-9_]*)$|./\1 \2|'
 }
 
+# fuzz_one FUZZTIME TARGET PKG: one go fuzz run; prints its output.
+fuzz_one() {
+  # tr: a failing input may hold NUL bytes, which bash cannot keep in a variable.
+  (cd "$ROOT" && go test -run '^$' -fuzz "^${2}\$" -fuzztime "$1" "$3" 2>&1 | tr -d '\000'; exit "${PIPESTATUS[0]}")
+}
+
 # fuzz_run FUZZTIME [REGEX]: fuzz each target (matching REGEX) for FUZZTIME.
 fuzz_run() {
   local fuzztime=$1 filter=${2:-.} failed=() n=0 total start pkg target out execs
@@ -28,8 +34,12 @@ fuzz_run() {
     [[ $target =~ $filter ]] || continue
     n=$((n + 1))
     printf '    [%d/%d] %-28s %s ... ' "$n" "$total" "$target" "${pkg#./apps/}"
-    # tr: a failing input may hold NUL bytes, which bash cannot keep in a variable.
-    if out=$(cd "$ROOT" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tr -d '\000'); then
+    # A run that ends on "context deadline exceeded" and writes no input found
+    # nothing: go's fuzz workers did not start within the time on a busy
+    # machine. It is tried once more; a second time, it fails.
+    if out=$(fuzz_one "$fuzztime" "$target" "$pkg") ||
+      { [[ $out == *"context deadline exceeded"* && $out != *"Failing input written"* ]] &&
+        echo -n "(workers were slow to start; again) " && out=$(fuzz_one "$fuzztime" "$target" "$pkg"); }; then
       execs=$(grep -oE 'execs: [0-9]+' <<<"$out" | tail -n1 | cut -d' ' -f2 || true)
       echo "ok (${execs:-?} execs)"
     else
