@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole platform, foreground) and `make test`.
-.PHONY: run stop test bench chaos token walkthrough unit fuzz manifests release images sim logs
+.PHONY: run stop test bench load chaos token walkthrough unit fuzz manifests release images sim logs
 
 run: ## install what is missing, build, start everything, run in the foreground
 	@bash scripts/run.sh
@@ -12,6 +12,9 @@ test: ## the same set-up on its own ports and data; unit and end-to-end tests
 
 bench: ## end-to-end benchmarks on the test profile (not part of make test)
 	@bash scripts/test.sh bench
+
+load: ## the load tool: each figure beside its bare ceiling, table to docs/BENCHMARKS.md (not part of make test): make load [LOAD_SCALE=0.1] [LOAD_PHASES=intake]
+	@bash scripts/load.sh
 
 sim: ## verdict simulator over the pure domain, one line per policy and scenario: make sim [SEED=1] [CASES=20000]
 	@cd tools/sim && GOWORK=off go run . -seed "$(or $(SEED),1)" -cases "$(or $(CASES),20000)"

@@ -3,6 +3,7 @@ module github.com/govern/tests
 go 1.26.0
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.1.2
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/govern/kit v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
@@ -65,6 +66,7 @@ require (
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
+	gonum.org/v1/gonum v0.17.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 

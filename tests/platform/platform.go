@@ -85,6 +85,7 @@ func FromEnvWith(opts Options) (*Platform, error) {
 		}
 		p.env[k] = v
 	}
+	p.env["GOVERN_PPROF_BASE_ZERO"] = "0" // port() of it is an app's slot
 	p.root, p.bin, p.state = p.env["GOVERN_ROOT"], p.env["GOVERN_BIN"], p.env["GOVERN_STATE"]
 	p.logs = filepath.Join(p.state, "logs")
 	if opts.Logs != "" {
@@ -154,6 +155,32 @@ func (p *Platform) SidecarMetricsURL(app string) string {
 	return fmt.Sprintf("http://127.0.0.1:%d/metrics", p.port("GOVERN_SIDECAR_METRICS_BASE", app))
 }
 
+// sidecarPprofOffset puts the sidecars' profiling ports after the apps'.
+const sidecarPprofOffset = 20
+
+// pprofPort is the profiling port of an app (offset 0) or its sidecar
+// (sidecarPprofOffset): GOVERN_PPROF_BASE + offset + the app's slot. Without
+// GOVERN_PPROF_BASE (the default) nothing serves profiles.
+func (p *Platform) pprofPort(app string, offset int) (int, bool) {
+	base, err := strconv.Atoi(os.Getenv("GOVERN_PPROF_BASE"))
+	if err != nil || base <= 0 {
+		return 0, false
+	}
+	return p.port("GOVERN_PPROF_BASE_ZERO", app) + base + offset, true
+}
+
+// PprofURL is the base URL of the Go profiles (/debug/pprof/...) of an app
+// ("report") or its sidecar ("report-dapr"), when GOVERN_PPROF_BASE is set.
+func (p *Platform) PprofURL(name string) (string, bool) {
+	app, sidecar := strings.CutSuffix(name, "-dapr")
+	offset := 0
+	if sidecar {
+		offset = sidecarPprofOffset
+	}
+	port, ok := p.pprofPort(app, offset)
+	return fmt.Sprintf("http://127.0.0.1:%d", port), ok
+}
+
 // DatabaseURL is the app's own database.
 func (p *Platform) DatabaseURL(app string) string {
 	id := p.appID(app)
@@ -221,6 +248,9 @@ func (p *Platform) StartApp(app string) error {
 		"DAPR_GRPC_PORT="+strconv.Itoa(p.port("GOVERN_SIDECAR_GRPC_BASE", app)),
 		"ROUND_SWEEP_INTERVAL=1s",
 	)
+	if port, ok := p.pprofPort(app, 0); ok {
+		cmd.Env = append(cmd.Env, "PPROF_ADDR=127.0.0.1:"+strconv.Itoa(port))
+	}
 	return p.launch(app, cmd)
 }
 
@@ -245,6 +275,9 @@ func (p *Platform) StartSidecar(app string) error {
 	)
 	for _, dir := range p.opts.ResourcesPaths {
 		cmd.Args = append(cmd.Args, "--resources-path", dir)
+	}
+	if port, ok := p.pprofPort(app, sidecarPprofOffset); ok {
+		cmd.Args = append(cmd.Args, "--enable-profiling", "--profile-port", strconv.Itoa(port))
 	}
 	cmd.Env = append(append(os.Environ(), p.sidecarDatabaseEnv()...), "DAPR_HOST_IP=127.0.0.1")
 	cmd.Env = append(cmd.Env, p.tokenEnv(p.appID(app))...)

@@ -57,6 +57,9 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, args []string
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	ln.Close()
+	if err := servePprof(ctx, log, config.String("PPROF_ADDR", "")); err != nil {
+		return err
+	}
 	db, err := waitForDatabase(ctx, log, cfg.DatabaseURL, migrations)
 	if err != nil {
 		return err

@@ -1,0 +1,143 @@
+// Command load measures the platform's figures next to their bare ceilings,
+// in one run on one machine (issue 11). Implemented so far: intake over HTTP
+// beside bare single-row INSERT commits, and redemptions beside a pgx
+// transaction of the same shape (see docs/BENCHMARKS.md for what is not). It prints a
+// progress line every few seconds, then the table, which it also writes to
+// docs/BENCHMARKS.md with the command that produced it; CPU and heap
+// profiles of the apps and sidecars go to .local/load/profiles.
+//
+// Run it through scripts/load.sh (make load), which starts PostgreSQL, Redis,
+// placement and scheduler on the load profile. Settings (environment):
+//
+//	LOAD_PHASES       comma-separated subset of redeem,intake (default both)
+//	LOAD_SCALE        multiplies every count (default 1)
+//	LOAD_DRAIN_MAX    longest wait for the intake's round backlog to drain (default 3m)
+//	LOAD_OUT          the table's file (default docs/BENCHMARKS.md; "-" only prints)
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/govern/tests/platform"
+)
+
+var allPhases = []string{"redeem", "intake"}
+
+type options struct {
+	phases   []string
+	scale    float64
+	drainMax time.Duration
+	out      string
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func parseOptions() (options, error) {
+	o := options{phases: allPhases}
+	var err error
+	if o.scale, err = strconv.ParseFloat(env("LOAD_SCALE", "1"), 64); err != nil || o.scale <= 0 {
+		return o, fmt.Errorf("LOAD_SCALE must be a positive number")
+	}
+	if v := os.Getenv("LOAD_PHASES"); v != "" {
+		o.phases = nil
+		for _, p := range strings.Split(v, ",") {
+			if !slices.Contains(allPhases, strings.TrimSpace(p)) {
+				return o, fmt.Errorf("LOAD_PHASES: unknown phase %q (known: %s)", p, strings.Join(allPhases, ","))
+			}
+			o.phases = append(o.phases, strings.TrimSpace(p))
+		}
+	}
+	if o.drainMax, err = time.ParseDuration(env("LOAD_DRAIN_MAX", "3m")); err != nil {
+		return o, fmt.Errorf("LOAD_DRAIN_MAX: %w", err)
+	}
+	o.out = env("LOAD_OUT", filepath.Join(os.Getenv("GOVERN_ROOT"), "docs", "BENCHMARKS.md"))
+	return o, nil
+}
+
+// n scales a count, never below 1.
+func (o options) n(base int) int { return max(1, int(float64(base)*o.scale)) }
+
+func main() {
+	o, err := parseOptions()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(2)
+	}
+	os.Exit(run(o))
+}
+
+func run(o options) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	plat, err := platform.FromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		return 2
+	}
+	logf("phases %s, scale %g: starting the platform", strings.Join(o.phases, ","), o.scale)
+	boot, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	err = startPlatform(boot, plat)
+	cancel()
+	defer plat.Stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load: start platform:", err)
+		return 2
+	}
+	l, err := newLoad(ctx, plat, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load: set up:", err)
+		return 2
+	}
+	defer l.close()
+	logf("platform ready")
+	phases := map[string]func(context.Context) error{
+		"redeem": l.redeem, "intake": l.intake,
+	}
+	failed := false
+	for _, name := range o.phases {
+		logf("== phase %s", name)
+		t0 := time.Now()
+		if err := phases[name](ctx); err != nil {
+			logf("phase %s failed: %v", name, err)
+			l.note("phase %s failed: %v", name, err)
+			failed = true
+		}
+		logf("== phase %s took %s", name, time.Since(t0).Round(time.Second))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	table := l.table()
+	fmt.Println()
+	fmt.Println(table)
+	if o.out != "-" {
+		if err := writeBenchmarks(o.out, table); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			return 2
+		}
+		logf("table written to %s", o.out)
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// startPlatform boots the three apps and their sidecars.
+func startPlatform(ctx context.Context, plat *platform.Platform) error {
+	return plat.Start(ctx)
+}
