@@ -119,7 +119,7 @@ func (l *load) setUp(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := l.put(ctx, "reviewer", "/v1/fatigue", map[string]any{"max_per_day": 1_000_000_000, "max_open": 1_000_000_000, "cooldown": "0s"}); err != nil {
+	if err := l.put(ctx, "reviewer", "/v1/fatigue", map[string]any{"max_per_day": 1_000_000, "max_open": 1_000_000, "cooldown": "0s"}); err != nil {
 		return err
 	}
 	if err := l.put(ctx, "reward", "/v1/rules", map[string]any{"points_per_vote": 10, "majority_bonus": 5, "daily_cap": 1_000_000}); err != nil {

@@ -20,11 +20,30 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/govern/kit/config"
 )
+
+// DefaultMaxConns is each replica's pool size unless DB_MAX_CONNS says
+// otherwise. pgx's own default, max(4, CPUs), held 32 concurrent requests
+// to 4 transactions at a time on a 2-core machine: the intake queued for a
+// connection while PostgreSQL sat half idle (tests/load, docs/BENCHMARKS.md).
+const DefaultMaxConns = 16
 
 // Open connects a pool to dsn and checks that the server answers.
 func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") { // a URL that sets it wins
+		n := config.Int("DB_MAX_CONNS", DefaultMaxConns)
+		if n < 1 {
+			return nil, fmt.Errorf("DB_MAX_CONNS must be at least 1, got %d", n)
+		}
+		cfg.MaxConns = int32(n)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
