@@ -62,6 +62,13 @@ type CaseView struct {
 	Tally       domain.Tally
 	Jurors      []string
 	Timeline    []Event
+	// Round is the case's current round (1, 2 once appealed); DecidedBy
+	// says who made its decision (jury or staff), ResolvedBy and Note the
+	// operator and their note for a staff decision.
+	Round      int
+	DecidedBy  string
+	ResolvedBy string
+	Note       string
 }
 
 // Event is one entry of a case's timeline.
@@ -90,6 +97,9 @@ const (
 	// EventRoundRestarted: the repair loop found the case open without a
 	// live round and started it again.
 	EventRoundRestarted = "round_restarted"
+	// EventResolved: an operator decided the case (juror_id: the operator,
+	// detail: the new and the former status).
+	EventResolved = "resolved"
 )
 
 // VersionedPolicy is a stored policy and its version.
@@ -153,6 +163,14 @@ type Decision struct {
 	Tally     domain.Tally  `json:"tally"`
 	Votes     []Vote        `json:"votes"`
 	Jurors    []string      `json:"jurors"`
+	// Round is the round the decision closes (1 for the first jury);
+	// consumers deduplicate by (case_id, round, decided_by).
+	Round int `json:"round"`
+	// DecidedBy is "jury", or "staff" for an operator's decision of an
+	// escalated or undecided case (votes and tally stay the jury's).
+	DecidedBy  string `json:"decided_by"`
+	ResolvedBy string `json:"resolved_by,omitempty"`
+	Note       string `json:"note,omitempty"`
 }
 
 // ErrPoolTooSmall means the reviewer service has too few eligible jurors now.
@@ -215,6 +233,10 @@ type Repository interface {
 	Decision(ctx context.Context, caseID string) (Decision, error)
 	// MarkDecisionPublished records that case-decided is on its way.
 	MarkDecisionPublished(ctx context.Context, caseID string, now time.Time) error
+	// ResolveCase gives an escalated or undecided case the staff's decision
+	// (domain.ErrNotResolvable otherwise) and enqueues its publication in
+	// the same transaction.
+	ResolveCase(ctx context.Context, caseID, staffID string, r domain.Resolution, now time.Time) (CaseView, error)
 	Repairs
 }
 

@@ -85,6 +85,10 @@ const DecisionKeyPrefix = "decision:"
 // Key identifies the effect among the outbox's pending effects.
 func (d DecisionRef) Key() string { return DecisionKeyPrefix + d.CaseID }
 
+// StaffKey identifies the publication of a staff decision, apart from the
+// jury's: both are published.
+func (d DecisionRef) StaffKey() string { return DecisionKeyPrefix + d.CaseID + ":staff" }
+
 // Effects is the outbox relay: handlers register with it, and a committed
 // change that enqueued an effect wakes it.
 type Effects interface {

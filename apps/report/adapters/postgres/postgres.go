@@ -209,13 +209,14 @@ func (r *Repo) Report(ctx context.Context, id string) (app.ReportView, error) {
 const caseColumns = `c.id, c.target_kind, c.target_id, c.target_owner, c.reason, c.status, c.policy, c.report_count,
 	c.deadline, c.created_at, c.decided_at, coalesce(c.tally_uphold, 0), coalesce(c.tally_reject, 0),
 	(SELECT count(*) FROM case_jurors j WHERE j.case_id = c.id AND j.state = 'voted'),
-	coalesce((SELECT array_agg(j.juror_id ORDER BY j.drawn_at, j.juror_id) FROM case_jurors j WHERE j.case_id = c.id), '{}')`
+	coalesce((SELECT array_agg(j.juror_id ORDER BY j.drawn_at, j.juror_id) FROM case_jurors j WHERE j.case_id = c.id), '{}'),
+	c.decided_by, coalesce(c.resolved_by, ''), coalesce(c.resolution_note, ''), c.round`
 
 func scanCase(row pgx.Row) (app.CaseView, error) {
 	var v app.CaseView
 	err := row.Scan(&v.ID, &v.Target.Kind, &v.Target.ID, &v.Target.OwnerID, &v.Reason, &v.Status, &v.Policy,
 		&v.ReportCount, &v.Deadline, &v.CreatedAt, &v.DecidedAt, &v.Tally.Uphold, &v.Tally.Reject,
-		&v.VotesCast, &v.Jurors)
+		&v.VotesCast, &v.Jurors, &v.DecidedBy, &v.ResolvedBy, &v.Note, &v.Round)
 	return v, err
 }
 
@@ -623,11 +624,46 @@ func loadDecision(ctx context.Context, q pgx.Tx, caseID string, lock bool) (app.
 	if err != nil {
 		return c, app.Decision{}, err
 	}
-	d := app.Decision{CaseID: caseID, Target: c.Target, Votes: votes, Jurors: c.Jurors}
+	d := app.Decision{CaseID: caseID, Target: c.Target, Votes: votes, Jurors: c.Jurors,
+		Round: c.Round, DecidedBy: c.DecidedBy, ResolvedBy: c.ResolvedBy, Note: c.Note}
 	if domain.Closed(c.Status) {
 		d.Decision, d.DecidedAt, d.Tally = c.Status, *c.DecidedAt, c.Tally
 	}
 	return c, d, nil
+}
+
+// ResolveCase records a staff decision on an escalated or undecided case
+// under the case row's lock and, in the same transaction, the publication
+// of the new decision (its own outbox key, so that a jury decision still
+// waiting to be published cannot absorb it).
+func (r *Repo) ResolveCase(ctx context.Context, caseID, staffID string, res domain.Resolution, now time.Time) (app.CaseView, error) {
+	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM cases WHERE id = $1 FOR UPDATE`, caseID).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return domain.ErrCaseNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := domain.MayResolve(status); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET status = $2, decided_at = $3, decided_by = 'staff', resolved_by = $4,
+				resolution_note = $5 WHERE id = $1`, caseID, res.Status(), now, staffID, res.Note); err != nil {
+			return err
+		}
+		detail := res.Status() + " (was " + status + ")"
+		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventResolved, JurorID: staffID, Detail: detail}); err != nil {
+			return err
+		}
+		ref := app.DecisionRef{CaseID: caseID}
+		return outbox.Enqueue(ctx, tx, app.EffectPublishDecision, ref.StaffKey(), ref)
+	})
+	if err != nil {
+		return app.CaseView{}, err
+	}
+	return r.Case(ctx, caseID)
 }
 
 func (r *Repo) Decision(ctx context.Context, caseID string) (app.Decision, error) {

@@ -29,6 +29,7 @@ func (h Handlers) Register(r gin.IRouter, jwtSecret string) {
 	v1.GET("/cases", h.listCases)
 	v1.GET("/cases/:id", h.getCase)
 	v1.POST("/cases/:id/votes", h.castVote)
+	v1.POST("/cases/:id/resolution", auth.RequireOps, h.resolveCase)
 	v1.GET("/policies", h.listPolicies)
 	v1.PUT("/policies/:kind", auth.RequireOps, h.putPolicy)
 }
@@ -37,7 +38,7 @@ func (h Handlers) Register(r gin.IRouter, jwtSecret string) {
 func mapError(err error) *httpx.Error {
 	switch {
 	case errors.Is(err, domain.ErrInvalidReport), errors.Is(err, domain.ErrInvalidVote), errors.Is(err, domain.ErrInvalidPolicy),
-		errors.Is(err, text.ErrInvalid):
+		errors.Is(err, domain.ErrInvalidResolution), errors.Is(err, text.ErrInvalid):
 		return httpx.BadRequest(err.Error())
 	case errors.Is(err, domain.ErrCaseNotFound), errors.Is(err, domain.ErrReportNotFound):
 		return httpx.NotFound(err.Error())
@@ -55,6 +56,8 @@ func mapError(err error) *httpx.Error {
 		return httpx.Conflict("jury_not_ready", err.Error())
 	case errors.Is(err, domain.ErrCaseClosed):
 		return httpx.Conflict("case_closed", err.Error())
+	case errors.Is(err, domain.ErrNotResolvable):
+		return httpx.Conflict("not_resolvable", err.Error())
 	}
 	return nil
 }
@@ -156,6 +159,13 @@ func caseJSON(v app.CaseView) gin.H {
 		if v.DecidedAt != nil {
 			out["decided_at"] = v.DecidedAt.UTC()
 		}
+		if v.DecidedBy != "" {
+			out["decided_by"] = v.DecidedBy
+		}
+		if v.DecidedBy == domain.DecidedByStaff {
+			out["resolved_by"] = v.ResolvedBy
+			out["note"] = v.Note
+		}
 	}
 	return out
 }
@@ -242,6 +252,26 @@ func (h Handlers) castVote(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"case_id": caseID, "juror_id": voter, "decision": body.Decision})
+}
+
+// resolveCase is the staff queue (ops only, checked by the route): 400 for
+// a bad body before 404 or 409.
+func (h Handlers) resolveCase(c *gin.Context) {
+	caseID, ok := pathID(c, "case_id")
+	if !ok {
+		return
+	}
+	var body domain.Resolution
+	if err := httpx.DecodeJSON(c, &body); err != nil {
+		fail(c, err)
+		return
+	}
+	v, err := h.Svc.Resolve(c.Request.Context(), caseID, auth.From(c).UserID, body)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, caseJSON(v))
 }
 
 func (h Handlers) listPolicies(c *gin.Context) {

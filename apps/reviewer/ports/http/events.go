@@ -18,6 +18,10 @@ type caseDecidedEvent struct {
 	CaseID    string     `json:"case_id"`
 	Decision  string     `json:"decision"`
 	DecidedAt *time.Time `json:"decided_at"`
+	// DecidedBy is "staff" for an operator's decision of a case its jury
+	// left escalated or undecided: the jurors' tasks and agreement are
+	// settled by their own round's decision, never by staff's.
+	DecidedBy string `json:"decided_by"`
 	Votes     []struct {
 		JurorID  string `json:"juror_id"`
 		Decision string `json:"decision"`
@@ -28,6 +32,9 @@ func (s *Server) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
 	var data caseDecidedEvent
 	if err := json.Unmarshal(ev.Data, &data); err != nil {
 		return s.drop(c, ev, "data is not a case-decided object: "+err.Error())
+	}
+	if data.DecidedBy == "staff" {
+		return daprx.Success
 	}
 	votes := make(map[string]string, len(data.Votes))
 	for _, v := range data.Votes {

@@ -42,6 +42,9 @@ type caseDecidedEvent struct {
 	CaseID    string    `json:"case_id"`
 	Decision  string    `json:"decision"`
 	DecidedAt time.Time `json:"decided_at"`
+	// DecidedBy is "staff" for an operator's decision of a case its jury
+	// left escalated or undecided (absent before the staff queue: "jury").
+	DecidedBy string `json:"decided_by"`
 	Votes     []struct {
 		JurorID  string `json:"juror_id"`
 		Decision string `json:"decision"`
@@ -56,6 +59,13 @@ func (s *Subscriber) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
 		return daprx.Drop
 	}
 	log = log.With("case_id", data.CaseID)
+	if data.DecidedBy == "staff" {
+		// Jurors are credited for their own round only: the jury's own
+		// decision (escalated or undecided) credited them, whichever of the
+		// two messages arrives first.
+		log.Info("staff decision: jurors were credited by their round's decision", "decision", data.Decision)
+		return daprx.Success
+	}
 	votes := make([]domain.JurorVote, len(data.Votes))
 	for i, v := range data.Votes {
 		votes[i] = domain.JurorVote{JurorID: v.JurorID, Vote: domain.Vote(v.Decision)}
