@@ -22,9 +22,15 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
-// Open connects a pool to dsn and checks that the server answers.
+// Open connects a pool to dsn and checks that the server answers. Queries
+// run inside a span get spans of their own.
 func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	cfg.ConnConfig.Tracer = tracer{}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

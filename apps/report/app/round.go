@@ -75,7 +75,7 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	if err != nil {
 		return Draw{}, fmt.Errorf("save jury for case %s: %w", caseID, err)
 	}
-	s.Log.Info("jury drawn", "case_id", caseID, "jurors", len(jurors), "recused", len(recused))
+	s.Log.InfoContext(ctx, "jury drawn", "case_id", caseID, "jurors", len(jurors), "recused", len(recused))
 	s.wakeIf(len(recused) > 0)
 	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused}, nil
 }
@@ -156,7 +156,7 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 	if err != nil {
 		return Draw{}, fmt.Errorf("save substitute for case %s: %w", req.CaseID, err)
 	}
-	s.Log.Info("substitute drawn", "case_id", req.CaseID, "juror_id", jurors[0], "replaces", req.Replaces, "recused", len(recused) > 0)
+	s.Log.InfoContext(ctx, "substitute drawn", "case_id", req.CaseID, "juror_id", jurors[0], "replaces", req.Replaces, "recused", len(recused) > 0)
 	s.wakeIf(len(recused) > 0)
 	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused}, nil
 }
@@ -195,7 +195,7 @@ func (s *Service) ReleaseJuror(ctx context.Context, caseID, jurorID string) (str
 	if vote != "" {
 		return vote, nil
 	}
-	s.Log.Info("juror timed out", "case_id", caseID, "juror_id", jurorID)
+	s.Log.InfoContext(ctx, "juror timed out", "case_id", caseID, "juror_id", jurorID)
 	s.Effects.Wake() // close their task now
 	return "", nil
 }
@@ -228,7 +228,7 @@ func (s *Service) CloseCase(ctx context.Context, caseID, failure string) (Decisi
 		return Decision{}, fmt.Errorf("close case %s: %w", caseID, err)
 	}
 	s.Effects.Wake()
-	s.Log.Info("case decided", "case_id", caseID, "decision", d.Decision,
+	s.Log.InfoContext(ctx, "case decided", "case_id", caseID, "decision", d.Decision,
 		"uphold", d.Tally.Uphold, "reject", d.Tally.Reject, "failure", failure)
 	return d, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/govern/kit/outbox"
+	"github.com/govern/kit/telemetry"
 
 	"github.com/govern/reviewer/domain"
 )
@@ -20,6 +21,7 @@ func (s *Service) DrawJury(ctx context.Context, req domain.DrawRequest) (domain.
 	if err := req.Validate(); err != nil {
 		return domain.Draw{}, err
 	}
+	telemetry.Tag(ctx, telemetry.CaseID.String(req.CaseID))
 	sel := Selection{Rule: s.Settings.PoolRule(), Fatigue: s.Settings.Fatigue(), Rand: s.newRand()}
 	d, created, err := s.repo.DrawJury(ctx, req, sel)
 	if err != nil {
