@@ -375,3 +375,108 @@ func TestOneRoundIsOneTraceAcrossTheThreeApps(t *testing.T) {
 		t.Logf("  +%9.3f ms %9.3f ms  %-16s %s", float64(s.StartTime-t0)/1000, float64(s.Duration)/1000, who, s.OperationName)
 	}
 }
+
+// metricSum adds up the samples of name on an app's /metrics whose labels
+// include every one of labels (`key="value"`).
+func metricSum(t *testing.T, ctx context.Context, app, name string, labels ...string) float64 {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, plat.AppURL(app)+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("metrics of %s: %v", app, err)
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+lines:
+	for sc.Scan() {
+		series, value, ok := strings.Cut(sc.Text(), " ")
+		if series, _, _ := strings.Cut(series, "{"); !ok || series != name {
+			continue
+		}
+		for _, l := range labels {
+			if !strings.Contains(series, l) {
+				continue lines
+			}
+		}
+		var v float64
+		if _, err := fmt.Sscan(value, &v); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// After a round, the business counters of the three apps and the request
+// metrics have moved, and the gauges are there: each app's /metrics read
+// before and after.
+func TestARoundMovesTheBusinessCounters(t *testing.T) {
+	ctx := ctxT(t)
+	type counter struct {
+		app, name string
+		labels    []string
+		atLeast   float64
+	}
+	counters := []counter{
+		{"report", "govern_reports_total", []string{`kind="post"`, `channel="http"`}, 1},
+		{"report", "govern_decisions_total", []string{`outcome="uphold"`}, 1},
+		{"report", "govern_round_age_at_decision_seconds_count", nil, 1},
+		{"report", "govern_http_requests_total", []string{`service="report"`, `route="/v1/reports"`, `code="202"`}, 1},
+		{"report", "govern_http_requests_total", []string{`service="report"`, `route="/v1/cases/:id/votes"`, `code="202"`}, 3},
+		{"report", "govern_http_request_duration_seconds_count", []string{`service="report"`, `route="/v1/reports"`}, 1},
+		{"reviewer", "govern_http_requests_total", []string{`service="reviewer"`, `route="/internal/juries"`, `code="200"`}, 1},
+		{"reward", "govern_credits_total", nil, 3},
+		{"reward", "govern_points_credited_total", nil, 1},
+		{"reward", "govern_http_requests_total", []string{`service="reward"`, `route="/events/case-decided"`}, 1},
+	}
+	before := make([]float64, len(counters))
+	for i, c := range counters {
+		before[i] = metricSum(t, ctx, c.app, c.name, c.labels...)
+	}
+	rc, _ := fileReport(t, ctx, "post")
+	jurors := jurorsOf(t, ctx, rc.CaseID, 5)
+	for _, j := range jurors[:3] {
+		resp, err := vote(ctx, rc.CaseID, j, "uphold")
+		must(t, resp, err, 202)
+	}
+	waitClosed(t, ctx, rc.CaseID, 20*time.Second)
+	eventually(t, "credits for the three voters", 20*time.Second, func() (bool, string) {
+		for _, j := range jurors[:3] {
+			if n, _ := accountOf(t, ctx, j).creditsFor(rc.CaseID); n != 1 {
+				return false, fmt.Sprint(j, " has ", n, " credits")
+			}
+		}
+		return true, ""
+	})
+	eventually(t, "the counters moved", 10*time.Second, func() (bool, string) {
+		var still []string
+		for i, c := range counters {
+			if got := metricSum(t, ctx, c.app, c.name, c.labels...) - before[i]; got < c.atLeast {
+				still = append(still, fmt.Sprintf("%s %s%v moved %v, want >= %v", c.app, c.name, c.labels, got, c.atLeast))
+			}
+		}
+		return len(still) == 0, strings.Join(still, "; ")
+	})
+	for app, gauges := range map[string][]string{
+		"report":   {"govern_cases_open", "govern_rounds_past_deadline", "govern_cases_pending_oldest_seconds"},
+		"reviewer": {"govern_pool_size"},
+	} {
+		have, err := seriesNames(ctx, plat.AppURL(app)+"/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range gauges {
+			if !have[g] {
+				t.Errorf("%s does not export %s", app, g)
+			}
+		}
+	}
+	eventually(t, "the pool gauge", 10*time.Second, func() (bool, string) {
+		n := metricSum(t, ctx, "reviewer", "govern_pool_size")
+		return n >= 5, fmt.Sprintf("govern_pool_size is %v with at least five jurors in the pool", n)
+	})
+}

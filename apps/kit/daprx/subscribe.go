@@ -7,12 +7,28 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/telemetry"
 )
+
+var deadLetters = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "govern_dead_letters_total",
+	Help: "Messages set aside on a dead-letter topic, by topic and reason (malformed, rejected).",
+}, []string{"topic", "reason"})
+
+// DeadLettered counts a message of topic set aside for reason (malformed:
+// not a CloudEvent with data; rejected: the handler refused it for good).
+func DeadLettered(topic, reason string) {
+	if topic == "" {
+		topic = "unknown"
+	}
+	deadLetters.WithLabelValues(topic, reason).Inc()
+}
 
 // Event is a pub/sub delivery: the CloudEvent id and its JSON data.
 type Event struct {
@@ -55,7 +71,8 @@ func Subscription(log *slog.Logger, h Handler) gin.HandlerFunc {
 			if err != nil {
 				reason = err.Error()
 			}
-			log.Warn("dropping malformed delivery", "path", c.FullPath(), "reason", reason)
+			log.WarnContext(c.Request.Context(), "dropping malformed delivery", "path", c.FullPath(), "reason", reason)
+			DeadLettered(ce.Topic, "malformed")
 			c.JSON(http.StatusOK, gin.H{"status": Drop})
 			return
 		}
@@ -63,6 +80,9 @@ func Subscription(log *slog.Logger, h Handler) gin.HandlerFunc {
 		c.Request = c.Request.WithContext(ctx)
 		out := h(c, Event{ID: ce.ID, Topic: ce.Topic, Data: ce.Data})
 		span.SetAttributes(attribute.String("messaging.outcome", string(out)))
+		if out == Drop {
+			DeadLettered(ce.Topic, "rejected")
+		}
 		span.End()
 		c.JSON(http.StatusOK, gin.H{"status": out})
 	}

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,11 +26,31 @@ import (
 	"github.com/govern/kit/text"
 )
 
-var requestDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
-	Name:    "http_server_request_duration_seconds",
-	Help:    "Duration of HTTP requests handled by the app, by route and status.",
-	Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-}, []string{"method", "route", "status"})
+// RED metrics of every route: the rules' error ratio and p99 latency read them.
+var (
+	requests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "govern_http_requests_total",
+		Help: "HTTP requests answered by the app, by service, route template and status code.",
+	}, []string{"service", "route", "code"})
+	requestDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "govern_http_request_duration_seconds",
+		Help:    "Duration of HTTP requests handled by the app, by service and route template.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"service", "route"})
+)
+
+var serviceName atomic.Value // string
+
+// SetService names the service in the request metrics' service label
+// (service.Main sets it; the binary's name otherwise).
+func SetService(name string) { serviceName.Store(name) }
+
+func service() string {
+	if s, ok := serviceName.Load().(string); ok {
+		return s
+	}
+	return filepath.Base(os.Args[0])
+}
 
 // SidecarRoute reports whether path belongs to the routes only the app's own
 // Dapr sidecar may call: pub/sub deliveries (/events), service invocation
@@ -186,7 +209,9 @@ func NewEngine(log *slog.Logger, appToken string, ready func(context.Context) er
 		}
 		status := c.Writer.Status()
 		elapsed := time.Since(start)
-		requestDuration.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+		svc := service()
+		requests.WithLabelValues(svc, route, strconv.Itoa(status)).Inc()
+		requestDuration.WithLabelValues(svc, route).Observe(elapsed.Seconds())
 		if quiet(route) {
 			return
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/govern/kit/config"
+	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/logging"
 	"github.com/govern/kit/pg"
 	"github.com/govern/kit/telemetry"
@@ -32,6 +33,7 @@ type Serve func(ctx context.Context, log *slog.Logger, cfg config.Common, db *pg
 func Main(name, port string, migrations fs.FS, serve Serve) {
 	cfg := config.LoadCommon(name, port, name)
 	log := logging.New(name)
+	httpx.SetService(name)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// Spans carry the Dapr app id, as the sidecar's do (dapr run and the

@@ -24,6 +24,9 @@ func (s *Service) DrawJury(ctx context.Context, req domain.DrawRequest) (domain.
 	telemetry.Tag(ctx, telemetry.CaseID.String(req.CaseID))
 	sel := Selection{Rule: s.Settings.PoolRule(), Fatigue: s.Settings.Fatigue(), Rand: s.newRand()}
 	d, created, err := s.repo.DrawJury(ctx, req, sel)
+	if errors.Is(err, domain.ErrPoolTooSmall) {
+		drawsRefused.WithLabelValues("pool_too_small").Inc()
+	}
 	if err != nil {
 		return domain.Draw{}, fmt.Errorf("draw jury %s for case %s: %w", req.DrawID, req.CaseID, err)
 	}

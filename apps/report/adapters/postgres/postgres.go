@@ -714,3 +714,27 @@ func (r *Repo) EnqueueDecision(ctx context.Context, caseID string) error {
 	ref := app.DecisionRef{CaseID: caseID}
 	return outbox.Enqueue(ctx, r.db, app.EffectPublishDecision, ref.Key(), ref)
 }
+
+// CaseGauges implements app.CaseGauger.
+func (r *Repo) CaseGauges(ctx context.Context) (app.CaseGauges, error) {
+	g := app.CaseGauges{Open: map[string]int{}}
+	rows, err := r.db.Query(ctx, `SELECT status, count(*), count(*) FILTER (WHERE deadline < now()),
+			coalesce(extract(epoch FROM now() - min(created_at)), 0)
+		FROM cases WHERE status IN ('pending', 'voting') GROUP BY status`)
+	if err != nil {
+		return g, err
+	}
+	var (
+		status        string
+		n, past       int
+		oldestSeconds float64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&status, &n, &past, &oldestSeconds}, func() error {
+		g.Open[status], g.PastDeadline = n, g.PastDeadline+past
+		if status == "pending" {
+			g.OldestPendingAge = time.Duration(oldestSeconds * float64(time.Second))
+		}
+		return nil
+	})
+	return g, err
+}

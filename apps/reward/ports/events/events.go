@@ -80,7 +80,7 @@ func (s *Subscriber) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
 		log.ErrorContext(ctx, "case-decided event will be retried", "err", err)
 		return daprx.Retry
 	}
-	metrics.Credits(report.Recorded, report.Duplicates, report.Points)
+	metrics.Credits(report.Recorded, report.Points)
 	log.InfoContext(ctx, "jurors credited", "decision", decision.Decision, "decided_at", decision.DecidedAt, "credits", report)
 	return daprx.Success
 }
