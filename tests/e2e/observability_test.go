@@ -423,7 +423,7 @@ func TestARoundMovesTheBusinessCounters(t *testing.T) {
 	}
 	counters := []counter{
 		{"report", "govern_reports_total", []string{`kind="post"`, `channel="http"`}, 1},
-		{"report", "govern_decisions_total", []string{`outcome="uphold"`}, 1},
+		{"report", "govern_decisions_total", []string{`outcome="upheld"`}, 1},
 		{"report", "govern_round_age_at_decision_seconds_count", nil, 1},
 		{"report", "govern_http_requests_total", []string{`service="report"`, `route="/v1/reports"`, `code="202"`}, 1},
 		{"report", "govern_http_requests_total", []string{`service="report"`, `route="/v1/cases/:id/votes"`, `code="202"`}, 3},
