@@ -106,6 +106,8 @@ profile() {
   export GOVERN_DAPR_CONFIG="$STATE/dapr-config.yaml"
   export DAPR_HOST_IP=127.0.0.1
   export GOVERN_OTLP_ENDPOINT="127.0.0.1:$OTLP_GRPC_PORT" GOVERN_JAEGER_URL="http://127.0.0.1:$JAEGER_QUERY_PORT"
+  # The apps' own spans (kit/telemetry, OpenTelemetry SDK) go to the same Jaeger.
+  export OTEL_EXPORTER_OTLP_ENDPOINT="http://$GOVERN_OTLP_ENDPOINT"
   export GOVERN_PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT"
   # Tokens between each app and its sidecar, generated per checkout and
   # profile (make_secrets). The app API token (sidecar -> app) is on

@@ -40,8 +40,9 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	// A row claimed by a replica that dies waits out its lease: keep it
 	// short, just above the effects' own timeout.
 	relay := &outbox.Relay{DB: db, Log: log, Service: "report", Lease: 15 * time.Second}
+	repo := postgres.New(db)
 	svc := &app.Service{
-		Repo:      postgres.New(db),
+		Repo:      repo,
 		Rounds:    engine,
 		Reviewer:  reviewer.Client{Sidecar: sidecar, AppID: config.String("REVIEWER_APP_ID", "reviewer")},
 		Publisher: pubsub,
@@ -90,6 +91,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	svc.OverdueAfter = config.Duration("REPAIR_OVERDUE_AFTER", app.OverdueMargin)
 	go svc.RunRepair(ctx, config.Duration("REPAIR_INTERVAL", time.Minute))
 	go settings.Run(ctx)
+	go svc.RunGauges(ctx, repo, config.Duration("CASE_GAUGE_INTERVAL", 15*time.Second))
 	return <-errc
 }
 

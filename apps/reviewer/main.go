@@ -33,7 +33,8 @@ func main() {
 func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool.Pool) error {
 	sidecar := daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken)
 	relay := &outbox.Relay{DB: pool, Log: log, Service: "reviewer"}
-	svc := app.New(postgres.New(pool), daprpubsub.New(sidecar, cfg.PubSub), log, relay.Wake)
+	repo := postgres.New(pool)
+	svc := app.New(repo, daprpubsub.New(sidecar, cfg.PubSub), log, relay.Wake)
 	relay.Handle(app.OutboxTaskAssigned, svc.Announce)
 	svc.Tasks = app.NewTaskHub(config.Int("STREAMS_PER_USER", app.DefaultStreamsPerUser),
 		config.Int("STREAMS_PER_REPLICA", app.DefaultStreamsPerReplica))
@@ -53,6 +54,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool
 	go relay.Run(ctx)
 	go func() { <-ctx.Done(); svc.Tasks.Close() }() // streams end before the HTTP drain
 	go postgres.ListenTasks(ctx, cfg.DatabaseURL, log, svc.TaskCreated)
+	go svc.RunPoolGauge(ctx, repo, config.Duration("POOL_GAUGE_INTERVAL", 15*time.Second))
 	go svc.RunAdjustment(ctx, config.Duration("ADJUSTMENT_TICK", time.Second))
 	return httpx.Serve(ctx, log, cfg.HTTPAddr, engine)
 }

@@ -218,7 +218,7 @@ func deliveries(t *testing.T, ctx context.Context, name, route string) int {
 	must(t, resp, err, 200)
 	n := 0
 	for _, line := range strings.Split(string(resp.Body), "\n") {
-		if strings.HasPrefix(line, "http_server_request_duration_seconds_count{") && strings.Contains(line, `route="`+route+`"`) {
+		if strings.HasPrefix(line, "govern_http_request_duration_seconds_count{") && strings.Contains(line, `route="`+route+`"`) {
 			var v float64
 			fields := strings.Fields(line)
 			fmt.Sscan(fields[len(fields)-1], &v)

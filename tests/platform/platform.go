@@ -247,6 +247,10 @@ func (p *Platform) StartApp(app string) error {
 		"DAPR_HTTP_PORT="+strconv.Itoa(p.port("GOVERN_SIDECAR_HTTP_BASE", app)),
 		"DAPR_GRPC_PORT="+strconv.Itoa(p.port("GOVERN_SIDECAR_GRPC_BASE", app)),
 		"ROUND_SWEEP_INTERVAL=1s",
+		"CASE_GAUGE_INTERVAL=1s", "POOL_GAUGE_INTERVAL=1s",
+		// Spans under the Dapr app id, to the profile's Jaeger (scripts/lib.sh).
+		"APP_ID="+p.appID(app),
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
 	)
 	if port, ok := p.pprofPort(app, 0); ok {
 		cmd.Env = append(cmd.Env, "PPROF_ADDR=127.0.0.1:"+strconv.Itoa(port))

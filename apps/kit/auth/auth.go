@@ -10,8 +10,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/govern/kit/httpx"
+	"github.com/govern/kit/telemetry"
 	"github.com/govern/kit/text"
 )
 
@@ -68,6 +70,7 @@ func Middleware(secret string) gin.HandlerFunc {
 			return
 		}
 		c.Set(identityKey, Identity{UserID: cl.Subject, Roles: cl.Roles})
+		telemetry.Tag(c.Request.Context(), attribute.String("enduser.id", cl.Subject))
 		c.Next()
 	}
 }

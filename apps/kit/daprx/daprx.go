@@ -13,6 +13,12 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/govern/kit/telemetry"
 )
 
 // Client calls one sidecar's HTTP API.
@@ -44,22 +50,31 @@ func (e *RemoteError) Error() string {
 // Invoke calls method on app through the sidecar, sending in as JSON (unless
 // nil) and decoding a 2xx body into out (unless nil).
 func (c *Client) Invoke(ctx context.Context, app, httpMethod, method string, in, out any) error {
-	return c.do(ctx, httpMethod, "/v1.0/invoke/"+url.PathEscape(app)+"/method/"+method, in, out)
+	return c.do(ctx, "invoke "+app+"/"+method, httpMethod, "/v1.0/invoke/"+url.PathEscape(app)+"/method/"+method, in, out)
 }
 
 // Publish sends v as JSON to topic on the pub/sub component.
 func (c *Client) Publish(ctx context.Context, pubsub, topic string, v any) error {
-	return c.do(ctx, http.MethodPost, "/v1.0/publish/"+url.PathEscape(pubsub)+"/"+url.PathEscape(topic), v, nil)
+	return c.do(ctx, "publish "+topic, http.MethodPost, "/v1.0/publish/"+url.PathEscape(pubsub)+"/"+url.PathEscape(topic), v, nil)
 }
 
 // PublishKeyed is Publish with a partition key: on Kafka every message of one
 // key lands on one partition, in publishing order (other brokers ignore it).
 func (c *Client) PublishKeyed(ctx context.Context, pubsub, topic, key string, v any) error {
-	return c.do(ctx, http.MethodPost, "/v1.0/publish/"+url.PathEscape(pubsub)+"/"+url.PathEscape(topic)+
+	return c.do(ctx, "publish "+topic, http.MethodPost, "/v1.0/publish/"+url.PathEscape(pubsub)+"/"+url.PathEscape(topic)+
 		"?metadata.partitionKey="+url.QueryEscape(key), v, nil)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+// do makes the call, as a client span named span inside a traced
+// operation; the sidecar continues the trace from the traceparent header.
+// A call outside any trace (the configuration renewal) starts none.
+func (c *Client) do(ctx context.Context, span, method, path string, in, out any) (err error) {
+	sp := trace.SpanFromContext(ctx)
+	if sp.SpanContext().IsValid() {
+		ctx, sp = telemetry.Start(ctx, span, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("http.request.method", method)))
+		defer func() { telemetry.End(sp, err) }()
+	}
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -78,14 +93,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if c.token != "" {
 		req.Header.Set("dapr-api-token", c.token)
 	}
-	if tp, ok := ctx.Value(traceparentKey{}).(string); ok && tp != "" {
-		req.Header.Set("traceparent", tp)
-	}
+	telemetry.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
+	sp.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
@@ -106,13 +120,6 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 	}
 	return nil
-}
-
-type traceparentKey struct{}
-
-// WithTraceparent carries an incoming W3C traceparent to outgoing sidecar calls.
-func WithTraceparent(ctx context.Context, tp string) context.Context {
-	return context.WithValue(ctx, traceparentKey{}, tp)
 }
 
 // IsRemote reports whether err is a RemoteError with the given status (and
@@ -137,11 +144,11 @@ func (c *Client) SubscribeConfiguration(ctx context.Context, store string, keys 
 	var out struct {
 		ID string `json:"id"`
 	}
-	err := c.do(ctx, http.MethodGet, "/v1.0/configuration/"+url.PathEscape(store)+"/subscribe?"+q.Encode(), nil, &out)
+	err := c.do(ctx, "subscribe configuration "+store, http.MethodGet, "/v1.0/configuration/"+url.PathEscape(store)+"/subscribe?"+q.Encode(), nil, &out)
 	return out.ID, err
 }
 
 // UnsubscribeConfiguration ends a subscription.
 func (c *Client) UnsubscribeConfiguration(ctx context.Context, store, id string) error {
-	return c.do(ctx, http.MethodGet, "/v1.0/configuration/"+url.PathEscape(store)+"/"+url.PathEscape(id)+"/unsubscribe", nil, nil)
+	return c.do(ctx, "unsubscribe configuration "+store, http.MethodGet, "/v1.0/configuration/"+url.PathEscape(store)+"/"+url.PathEscape(id)+"/unsubscribe", nil, nil)
 }

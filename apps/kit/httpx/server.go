@@ -6,23 +6,51 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/govern/kit/telemetry"
 	"github.com/govern/kit/text"
 )
 
-var requestDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
-	Name:    "http_server_request_duration_seconds",
-	Help:    "Duration of HTTP requests handled by the app, by route and status.",
-	Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-}, []string{"method", "route", "status"})
+// RED metrics of every route: the rules' error ratio and p99 latency read them.
+var (
+	requests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "govern_http_requests_total",
+		Help: "HTTP requests answered by the app, by service, route template and status code.",
+	}, []string{"service", "route", "code"})
+	requestDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "govern_http_request_duration_seconds",
+		Help:    "Duration of HTTP requests handled by the app, by service and route template.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"service", "route"})
+)
+
+var serviceName atomic.Value // string
+
+// SetService names the service in the request metrics' service label
+// (service.Main sets it; the binary's name otherwise).
+func SetService(name string) { serviceName.Store(name) }
+
+func service() string {
+	if s, ok := serviceName.Load().(string); ok {
+		return s
+	}
+	return filepath.Base(os.Args[0])
+}
 
 // SidecarRoute reports whether path belongs to the routes only the app's own
 // Dapr sidecar may call: pub/sub deliveries (/events), service invocation
@@ -95,8 +123,66 @@ func cleanQuery(q map[string][]string) bool {
 	return true
 }
 
+// quiet routes are probes and Dapr's start-up questions: neither logged nor traced.
+func quiet(route string) bool {
+	return route == "/healthz" || route == "/livez" || route == "/metrics" || strings.HasPrefix(route, "/dapr/")
+}
+
+// Traced runs the request in a server span named for its method and route
+// template, continuing the caller's trace (the sidecar's traceparent).
+func Traced(c *gin.Context) {
+	route := c.FullPath()
+	if quiet(route) {
+		c.Next()
+		return
+	}
+	if route == "" {
+		route = "unmatched"
+	}
+	ctx := telemetry.Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header))
+	ctx, span := telemetry.Start(ctx, c.Request.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("http.request.method", c.Request.Method), attribute.String("http.route", route)),
+		trace.WithAttributes(PathIDs(c)...))
+	defer span.End()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+	status := c.Writer.Status()
+	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+}
+
+// PathIDs are the business ids a route's path names, as span attributes:
+// /cases/:id (case.id), /reports/:id (report.id), :user_id (user.id).
+func PathIDs(c *gin.Context) []attribute.KeyValue {
+	var ids []attribute.KeyValue
+	if id := c.Param("id"); id != "" {
+		switch route := c.FullPath(); {
+		case strings.Contains(route, "/cases/:id"):
+			ids = append(ids, telemetry.CaseID.String(id))
+		case strings.Contains(route, "/reports/:id"):
+			ids = append(ids, telemetry.ReportID.String(id))
+		}
+	}
+	if id := c.Param("user_id"); id != "" {
+		ids = append(ids, telemetry.UserID.String(id))
+	}
+	return ids
+}
+
+// logIDs are PathIDs as log attributes (case_id, report_id, user_id).
+func logIDs(c *gin.Context) []slog.Attr {
+	var out []slog.Attr
+	for _, kv := range PathIDs(c) {
+		out = append(out, slog.String(strings.ReplaceAll(string(kv.Key), ".", "_"), kv.Value.AsString()))
+	}
+	return out
+}
+
 // NewEngine returns a gin engine with panic recovery, the app API token check
-// on sidecar-only routes, the body limit, JSON access logs, request metrics,
+// on sidecar-only routes, the body limit, a server span per request, JSON
+// access logs (with the span's trace and span ids), request metrics,
 // /healthz, /livez and /metrics. ready reports whether the service's
 // dependencies answer; /healthz (readiness) is 503 while it returns an error,
 // /livez (liveness) only says the process serves.
@@ -108,6 +194,7 @@ func NewEngine(log *slog.Logger, appToken string, ready func(context.Context) er
 	r.NoMethod(func(c *gin.Context) {
 		Write(c, &Error{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed"})
 	})
+	r.Use(Traced)
 	r.Use(gin.CustomRecovery(func(c *gin.Context, err any) {
 		log.ErrorContext(c.Request.Context(), "panic", "err", err, "path", c.Request.URL.Path)
 		Write(c, &Error{http.StatusInternalServerError, "internal", "internal error"})
@@ -122,18 +209,19 @@ func NewEngine(log *slog.Logger, appToken string, ready func(context.Context) er
 		}
 		status := c.Writer.Status()
 		elapsed := time.Since(start)
-		requestDuration.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Observe(elapsed.Seconds())
-		if route == "/healthz" || route == "/livez" || route == "/metrics" || strings.HasPrefix(route, "/dapr/") {
+		svc := service()
+		requests.WithLabelValues(svc, route, strconv.Itoa(status)).Inc()
+		requestDuration.WithLabelValues(svc, route).Observe(elapsed.Seconds())
+		if quiet(route) {
 			return
 		}
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		log.LogAttrs(c.Request.Context(), level, "http request",
+		log.LogAttrs(c.Request.Context(), level, "http request", append([]slog.Attr{
 			slog.String("method", c.Request.Method), slog.String("route", route),
-			slog.Int("status", status), slog.Duration("elapsed", elapsed),
-			slog.String("traceparent", c.GetHeader("traceparent")))
+			slog.Int("status", status), slog.Duration("elapsed", elapsed)}, logIDs(c)...)...)
 	})
 	r.GET("/healthz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)

@@ -20,6 +20,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/govern/kit/telemetry"
 )
 
 // Execer is a transaction or a pool: Enqueue joins the caller's transaction.
@@ -29,14 +33,15 @@ type Execer interface {
 
 // Enqueue records that the effect kind must happen with payload (any JSON
 // value). key identifies the effect: while one with the same key is pending,
-// enqueueing it again changes nothing.
+// enqueueing it again changes nothing. The row keeps ctx's traceparent: the
+// relay carries the effect out in the trace that caused it.
 func Enqueue(ctx context.Context, db Execer, kind, key string, payload any) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("outbox %s: encode payload: %w", kind, err)
 	}
-	_, err = db.Exec(ctx, `INSERT INTO outbox (kind, dedup_key, payload) VALUES ($1, $2, $3)
-		ON CONFLICT (dedup_key) WHERE dead_at IS NULL DO NOTHING`, kind, key, b)
+	_, err = db.Exec(ctx, `INSERT INTO outbox (kind, dedup_key, payload, traceparent) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (dedup_key) WHERE dead_at IS NULL DO NOTHING`, kind, key, b, telemetry.Traceparent(ctx))
 	if err != nil {
 		return fmt.Errorf("outbox %s: enqueue %s: %w", kind, key, err)
 	}
@@ -123,10 +128,11 @@ func (r *Relay) Wake() {
 }
 
 type row struct {
-	id       int64
-	kind     string
-	payload  json.RawMessage
-	attempts int
+	id          int64
+	kind        string
+	payload     json.RawMessage
+	attempts    int
+	traceparent string
 }
 
 // Run carries out due effects until ctx ends.
@@ -168,14 +174,14 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	rows, err := r.DB.Query(ctx, `UPDATE outbox SET next_at = now() + $1::interval, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM outbox WHERE dead_at IS NULL AND next_at <= now()
 			ORDER BY next_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-		RETURNING id, kind, payload, attempts`, lease.String(), r.batch())
+		RETURNING id, kind, payload, attempts, traceparent`, lease.String(), r.batch())
 	if err != nil {
 		return 0, fmt.Errorf("claim outbox rows: %w", err)
 	}
 	var claimed []row
 	for rows.Next() {
 		var w row
-		if err := rows.Scan(&w.id, &w.kind, &w.payload, &w.attempts); err != nil {
+		if err := rows.Scan(&w.id, &w.kind, &w.payload, &w.attempts, &w.traceparent); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -210,35 +216,42 @@ func (r *Relay) carryOut(ctx context.Context, w row) {
 	r.mu.Lock()
 	h := r.handlers[w.kind]
 	r.mu.Unlock()
+	// Every attempt is a span in the trace of the transaction that enqueued
+	// the effect (a row from before traces were kept starts its own).
+	ctx, span := telemetry.Start(telemetry.WithTraceparent(ctx, w.traceparent), "outbox "+w.kind,
+		trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+			attribute.Int64("outbox.id", w.id), attribute.Int("outbox.attempt", w.attempts)))
 	var err error
 	if h == nil {
 		err = fmt.Errorf("no handler for outbox kind %q on this replica", w.kind)
 	} else {
 		err = h(ctx, w.payload)
 	}
+	defer span.End()
+	telemetry.Fail(span, err)
 	log := r.Log.With("outbox_id", w.id, "kind", w.kind, "attempt", w.attempts)
 	var perm permanent
 	switch {
 	case err == nil:
 		_, err = r.DB.Exec(ctx, `DELETE FROM outbox WHERE id = $1`, w.id)
 		if err != nil {
-			log.Warn("outbox effect done but row not deleted; it will run again", "err", err)
+			log.WarnContext(ctx, "outbox effect done but row not deleted; it will run again", "err", err)
 			return
 		}
 		done.WithLabelValues(r.Service, w.kind).Inc()
 	case errors.As(err, &perm):
 		dead.WithLabelValues(r.Service, w.kind).Inc()
-		log.Error("outbox effect can never succeed; set aside", "err", err)
+		log.ErrorContext(ctx, "outbox effect can never succeed; set aside", "err", err)
 		if _, err := r.DB.Exec(ctx, `UPDATE outbox SET dead_at = now(), last_error = $2 WHERE id = $1`, w.id, err.Error()); err != nil {
-			log.Warn("mark outbox row dead", "err", err)
+			log.WarnContext(ctx, "mark outbox row dead", "err", err)
 		}
 	default:
 		failed.WithLabelValues(r.Service, w.kind).Inc()
 		wait := Backoff(w.attempts, orDefault(r.MaxBackoff, 30*time.Second))
-		log.Warn("outbox effect failed; will retry", "err", err, "retry_in", wait)
+		log.WarnContext(ctx, "outbox effect failed; will retry", "err", err, "retry_in", wait)
 		if _, err := r.DB.Exec(ctx, `UPDATE outbox SET next_at = now() + $2::interval, last_error = $3 WHERE id = $1`,
 			w.id, wait.String(), err.Error()); err != nil {
-			log.Warn("reschedule outbox row", "err", err)
+			log.WarnContext(ctx, "reschedule outbox row", "err", err)
 		}
 	}
 }

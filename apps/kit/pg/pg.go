@@ -30,7 +30,8 @@ import (
 // connection while PostgreSQL sat half idle (tests/load, docs/BENCHMARKS.md).
 const DefaultMaxConns = 16
 
-// Open connects a pool to dsn and checks that the server answers.
+// Open connects a pool to dsn and checks that the server answers. Queries
+// run inside a span get spans of their own.
 func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -43,6 +44,7 @@ func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 		}
 		cfg.MaxConns = int32(n)
 	}
+	cfg.ConnConfig.Tracer = tracer{}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

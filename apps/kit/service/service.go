@@ -19,8 +19,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/govern/kit/config"
+	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/logging"
 	"github.com/govern/kit/pg"
+	"github.com/govern/kit/telemetry"
 )
 
 // Serve runs the service on an open database until ctx ends.
@@ -31,8 +33,21 @@ type Serve func(ctx context.Context, log *slog.Logger, cfg config.Common, db *pg
 func Main(name, port string, migrations fs.FS, serve Serve) {
 	cfg := config.LoadCommon(name, port, name)
 	log := logging.New(name)
+	httpx.SetService(name)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Spans carry the Dapr app id, as the sidecar's do (dapr run and the
+	// operator set APP_ID; the service's name otherwise).
+	flush, err := telemetry.Setup(ctx, config.String("APP_ID", name))
+	if err != nil {
+		log.Error(name+" stopped", "err", err)
+		os.Exit(1)
+	}
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = flush(shutdown)
+	}()
 	if err := run(ctx, log, cfg, os.Args[1:], migrations, serve); err != nil {
 		log.Error(name+" stopped", "err", err)
 		stop()

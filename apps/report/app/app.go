@@ -11,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/govern/kit/telemetry"
 	"github.com/govern/kit/text"
 	"github.com/govern/report/domain"
 )
@@ -131,6 +134,11 @@ type RoundInput struct {
 	// PoolWaits counts the waits for the pool so far; the round carries it
 	// over when it continues as new, to keep backing off.
 	PoolWaits int `json:"pool_waits,omitempty"`
+	// Traceparent is the W3C trace context the round's activities run in
+	// (the round start's span, a child of the report that opened the case):
+	// the durable task engine keeps no trace across timers and events, so
+	// the trace rides in the input and in every activity's input.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // PoolRetry is a capped doubling back-off.
@@ -373,7 +381,9 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 		}
 		return rc, true, err
 	}
-	s.Log.Info("report filed", "report_id", rc.ReportID, "case_id", rc.CaseID, "new_case", newCase,
+	telemetry.Tag(ctx, telemetry.ReportID.String(rc.ReportID), telemetry.CaseID.String(rc.CaseID),
+		telemetry.UserID.String(r.ReporterID))
+	s.Log.InfoContext(ctx, "report filed", "report_id", rc.ReportID, "case_id", rc.CaseID, "new_case", newCase,
 		"kind", r.Target.Kind, "target_id", r.Target.ID, "recused", filed.Recused)
 	s.wakeIf(filed.Recused)
 	if newCase {
@@ -401,8 +411,11 @@ func (s *Service) replay(ctx context.Context, key string, r domain.Report) (Rece
 	return rc, true, nil
 }
 
-func (s *Service) startRound(ctx context.Context, in RoundInput) error {
-	in.PoolRetry = s.poolRetry()
+func (s *Service) startRound(ctx context.Context, in RoundInput) (err error) {
+	ctx, span := telemetry.Start(telemetry.WithTraceparent(ctx, in.Traceparent), "start round",
+		trace.WithAttributes(telemetry.CaseID.String(in.CaseID)))
+	defer func() { telemetry.End(span, err) }()
+	in.PoolRetry, in.Traceparent = s.poolRetry(), telemetry.Traceparent(ctx)
 	if err := s.Rounds.Start(ctx, in); err != nil {
 		status, xerr := s.Rounds.Status(ctx, in.CaseID)
 		if xerr != nil || status != RoundAlive {
@@ -412,7 +425,7 @@ func (s *Service) startRound(ctx context.Context, in RoundInput) error {
 	if err := s.Repo.MarkRoundStarted(ctx, in.CaseID, s.Now()); err != nil {
 		return err
 	}
-	s.Log.Info("round started", "case_id", in.CaseID)
+	s.Log.InfoContext(ctx, "round started", "case_id", in.CaseID)
 	return nil
 }
 
@@ -519,10 +532,11 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 	if err := domain.ValidateVote(decision, comment); err != nil {
 		return err
 	}
+	telemetry.Tag(ctx, telemetry.CaseID.String(caseID), telemetry.UserID.String(jurorID))
 	if err := s.Repo.RecordVote(ctx, caseID, jurorID, decision, comment, s.Now().UTC()); err != nil {
 		return err
 	}
-	s.Log.Info("vote recorded", "case_id", caseID, "juror_id", jurorID)
+	s.Log.InfoContext(ctx, "vote recorded", "case_id", caseID, "juror_id", jurorID)
 	// The vote's effects are in the outbox, held back for
 	// VoteHandOverDelay: the request carries them out directly first, so
 	// that the quorum vote reaches the round at once (the case closes before
@@ -545,10 +559,10 @@ func (s *Service) carryOutNow(ctx context.Context, key string, effect func(conte
 	actx, cancel := context.WithTimeout(ctx, directEffectTimeout)
 	defer cancel()
 	if err := effect(actx); err != nil {
-		s.Log.Warn("effect deferred to the outbox", "key", key, "err", err)
+		s.Log.WarnContext(ctx, "effect deferred to the outbox", "key", key, "err", err)
 		return
 	}
 	if err := s.Repo.ForgetEffect(ctx, key); err != nil {
-		s.Log.Warn("forget an effect carried out; the outbox will carry it out again", "key", key, "err", err)
+		s.Log.WarnContext(ctx, "forget an effect carried out; the outbox will carry it out again", "key", key, "err", err)
 	}
 }

@@ -176,6 +176,6 @@ func (s *Service) publishDecision(ctx context.Context, ref DecisionRef) error {
 	if err := s.Repo.MarkDecisionPublished(ctx, ref.CaseID, s.Now()); err != nil {
 		return fmt.Errorf("mark decision of case %s published: %w", ref.CaseID, err)
 	}
-	s.Log.Info("decision published", "case_id", ref.CaseID, "decision", d.Decision)
+	s.Log.InfoContext(ctx, "decision published", "case_id", ref.CaseID, "decision", d.Decision)
 	return nil
 }

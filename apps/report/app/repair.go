@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/govern/kit/telemetry"
 	"github.com/govern/report/domain"
 )
 
@@ -108,7 +111,7 @@ func (s *Service) repairRound(ctx context.Context, r OpenRound, now time.Time) e
 		if err != nil {
 			return err
 		}
-		s.Log.Warn("case open past its deadline; closed by the repair loop", "case_id", r.CaseID,
+		s.Log.WarnContext(ctx, "case open past its deadline; closed by the repair loop", "case_id", r.CaseID,
 			"decision", d.Decision, "deadline", r.Deadline)
 		return s.Repo.MarkRoundChecked(ctx, r.CaseID, now)
 	}
@@ -134,7 +137,7 @@ func (s *Service) repairRound(ctx context.Context, r OpenRound, now time.Time) e
 func (s *Service) restartRound(ctx context.Context, r OpenRound, now time.Time) error {
 	if r.Restarts >= MaxRoundRestarts {
 		reason := fmt.Sprintf("the round ended %d times without closing the case", r.Restarts+1)
-		s.Log.Error("round cannot go on; closing the case as escalated", "case_id", r.CaseID, "reason", reason)
+		s.Log.ErrorContext(ctx, "round cannot go on; closing the case as escalated", "case_id", r.CaseID, "reason", reason)
 		_, err := s.CloseCase(ctx, r.CaseID, reason)
 		return err
 	}
@@ -142,11 +145,15 @@ func (s *Service) restartRound(ctx context.Context, r OpenRound, now time.Time) 
 		return err
 	}
 	in := r.RoundInput
-	in.PoolRetry, in.PoolWaits = s.poolRetry(), 0
+	ctx, span := telemetry.Start(telemetry.WithTraceparent(ctx, in.Traceparent), "restart round",
+		trace.WithAttributes(telemetry.CaseID.String(in.CaseID)))
+	defer span.End()
+	in.PoolRetry, in.PoolWaits, in.Traceparent = s.poolRetry(), 0, telemetry.Traceparent(ctx)
 	if err := s.Rounds.Start(ctx, in); err != nil {
+		telemetry.Fail(span, err)
 		return fmt.Errorf("start round again: %w", err)
 	}
-	s.Log.Warn("round was missing or had ended with the case open; started again", "case_id", r.CaseID,
+	s.Log.WarnContext(ctx, "round was missing or had ended with the case open; started again", "case_id", r.CaseID,
 		"restarts", r.Restarts+1)
 	return nil
 }
@@ -162,7 +169,7 @@ func (s *Service) republishDecisions(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("enqueue decision of case %s: %w", id, err))
 			continue
 		}
-		s.Log.Warn("closed case had no published decision and none pending; publication enqueued", "case_id", id)
+		s.Log.WarnContext(ctx, "closed case had no published decision and none pending; publication enqueued", "case_id", id)
 	}
 	s.wakeIf(len(ids) > 0)
 	return errors.Join(errs...)

@@ -75,7 +75,7 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	if err != nil {
 		return Draw{}, fmt.Errorf("save jury for case %s: %w", caseID, err)
 	}
-	s.Log.Info("jury drawn", "case_id", caseID, "jurors", len(jurors), "recused", len(recused))
+	s.Log.InfoContext(ctx, "jury drawn", "case_id", caseID, "jurors", len(jurors), "recused", len(recused))
 	s.wakeIf(len(recused) > 0)
 	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused}, nil
 }
@@ -156,7 +156,8 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 	if err != nil {
 		return Draw{}, fmt.Errorf("save substitute for case %s: %w", req.CaseID, err)
 	}
-	s.Log.Info("substitute drawn", "case_id", req.CaseID, "juror_id", jurors[0], "replaces", req.Replaces, "recused", len(recused) > 0)
+	substitutes.Inc()
+	s.Log.InfoContext(ctx, "substitute drawn", "case_id", req.CaseID, "juror_id", jurors[0], "replaces", req.Replaces, "recused", len(recused) > 0)
 	s.wakeIf(len(recused) > 0)
 	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused}, nil
 }
@@ -195,7 +196,8 @@ func (s *Service) ReleaseJuror(ctx context.Context, caseID, jurorID string) (str
 	if vote != "" {
 		return vote, nil
 	}
-	s.Log.Info("juror timed out", "case_id", caseID, "juror_id", jurorID)
+	jurorTimeouts.Inc()
+	s.Log.InfoContext(ctx, "juror timed out", "case_id", caseID, "juror_id", jurorID)
 	s.Effects.Wake() // close their task now
 	return "", nil
 }
@@ -223,12 +225,19 @@ func (s *Service) CloseCase(ctx context.Context, caseID, failure string) (Decisi
 	if r := []rune(failure); len(r) > MaxFailureLen {
 		failure = string(r[:MaxFailureLen])
 	}
-	d, err := s.Repo.CloseCase(ctx, caseID, s.Now(), failure)
+	now := s.Now()
+	d, err := s.Repo.CloseCase(ctx, caseID, now, failure)
 	if err != nil {
 		return Decision{}, fmt.Errorf("close case %s: %w", caseID, err)
 	}
 	s.Effects.Wake()
-	s.Log.Info("case decided", "case_id", caseID, "decision", d.Decision,
+	if d.DecidedAt.Equal(now) { // not closed before (by an earlier run of the activity)
+		decisions.WithLabelValues(d.Decision).Inc()
+		if c, err := s.Repo.Case(ctx, caseID); err == nil {
+			roundAge.Observe(now.Sub(c.CreatedAt).Seconds())
+		}
+	}
+	s.Log.InfoContext(ctx, "case decided", "case_id", caseID, "decision", d.Decision,
 		"uphold", d.Tally.Uphold, "reject", d.Tally.Reject, "failure", failure)
 	return d, nil
 }

@@ -18,12 +18,18 @@
 package workflow
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/dapr/durabletask-go/task"
 	"github.com/dapr/durabletask-go/workflow"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/govern/kit/telemetry"
 
 	"github.com/govern/report/app"
 	"github.com/govern/report/domain"
@@ -134,7 +140,10 @@ func Round(ctx *workflow.WorkflowContext) (any, error) {
 		failure = err.Error()
 	}
 	var res Result[string]
-	req := CloseRequest{CaseID: in.CaseID, Failure: failure}
+	req, err := rw.traced(CloseRequest{CaseID: in.CaseID, Failure: failure})
+	if err != nil {
+		return nil, fmt.Errorf("close case %s: %w", in.CaseID, err)
+	}
 	if err := ctx.CallActivity(CloseCaseName, workflow.WithActivityInput(req), closeRetry).Await(&res); err != nil {
 		return nil, fmt.Errorf("close case %s: %w", in.CaseID, err)
 	}
@@ -144,10 +153,28 @@ func Round(ctx *workflow.WorkflowContext) (any, error) {
 	return res.Value, nil
 }
 
+// Traced is every activity's input: the use case's input with the case and
+// the round's trace context, which the engine does not carry to activities.
+// An activity scheduled before inputs were wrapped gets its bare input.
+type Traced struct {
+	CaseID      string          `json:"case_id"`
+	Traceparent string          `json:"traceparent,omitempty"`
+	Input       json.RawMessage `json:"input"`
+}
+
+func (rw *round) traced(input any) (Traced, error) {
+	b, err := json.Marshal(input)
+	return Traced{CaseID: rw.in.CaseID, Traceparent: rw.in.Traceparent, Input: b}, err
+}
+
 // call runs an activity and turns its failure into errFailed.
 func call[T any](rw *round, name string, input any, out *T) error {
 	var res Result[T]
-	if err := rw.ctx.CallActivity(name, workflow.WithActivityInput(input), rw.retry).Await(&res); err != nil {
+	in, err := rw.traced(input)
+	if err != nil {
+		return errFailed{fmt.Sprintf("%s: encode input: %v", name, err)}
+	}
+	if err := rw.ctx.CallActivity(name, workflow.WithActivityInput(in), rw.retry).Await(&res); err != nil {
 		return fmt.Errorf("%s: gave up retrying: %w", name, err)
 	}
 	if res.Failure != "" {
@@ -313,16 +340,33 @@ func (rw *round) collectVotes() error {
 
 // activity adapts a use case to an activity: an error that no retry can
 // cure (app.Permanent) becomes the Result's failure, so the engine does not
-// retry it; any other error is returned, and retried.
-func activity[In, Out any](f func(workflow.ActivityContext, In) (Out, error)) workflow.Activity {
-	return func(actx workflow.ActivityContext) (any, error) {
+// retry it; any other error is returned, and retried. Each run is a span in
+// the round's trace (Traced), tagged with the case id; the sidecar's own
+// activity span, in a trace of the engine's, is linked to it.
+func activity[In, Out any](name string, f func(context.Context, In) (Out, error)) workflow.Activity {
+	return func(actx workflow.ActivityContext) (res any, err error) {
 		var in In
-		if err := actx.GetInput(&in); err != nil {
+		var env Traced
+		if actx.GetInput(&env) != nil || len(env.Input) == 0 {
+			env = Traced{}
+			if err := actx.GetInput(&in); err != nil {
+				return Result[Out]{Failure: "unreadable input: " + err.Error()}, nil
+			}
+		} else if err := json.Unmarshal(env.Input, &in); err != nil {
 			return Result[Out]{Failure: "unreadable input: " + err.Error()}, nil
 		}
-		out, err := f(actx, in)
+		ctx := actx.Context()
+		opts := []trace.SpanStartOption{trace.WithAttributes(telemetry.CaseID.String(env.CaseID))}
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && env.Traceparent != "" {
+			opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+			ctx = trace.ContextWithSpanContext(ctx, trace.SpanContext{})
+		}
+		ctx, span := telemetry.Start(telemetry.WithTraceparent(ctx, env.Traceparent), "activity "+name, opts...)
+		defer func() { telemetry.End(span, err) }()
+		out, err := f(ctx, in)
 		if err != nil {
 			if app.Permanent(err) {
+				span.SetAttributes(attribute.String("activity.failure", err.Error()))
 				return Result[Out]{Failure: err.Error()}, nil
 			}
 			return nil, err
@@ -335,23 +379,17 @@ func activity[In, Out any](f func(workflow.ActivityContext, In) (Out, error)) wo
 func Register(reg *workflow.Registry, svc *app.Service) error {
 	return errors.Join(
 		reg.AddWorkflowN(RoundName, Round),
-		reg.AddActivityN(LoadRoundName, activity(func(actx workflow.ActivityContext, caseID string) (app.RoundState, error) {
-			return svc.LoadRound(actx.Context(), caseID)
+		reg.AddActivityN(LoadRoundName, activity(LoadRoundName, svc.LoadRound)),
+		reg.AddActivityN(DrawJuryName, activity(DrawJuryName, svc.DrawJury)),
+		reg.AddActivityN(DrawSubstituteName, activity(DrawSubstituteName, svc.DrawSubstitute)),
+		reg.AddActivityN(ReleaseJurorName, activity(ReleaseJurorName, func(ctx context.Context, ref JurorRef) (string, error) {
+			return svc.ReleaseJuror(ctx, ref.CaseID, ref.JurorID)
 		})),
-		reg.AddActivityN(DrawJuryName, activity(func(actx workflow.ActivityContext, caseID string) (app.Draw, error) {
-			return svc.DrawJury(actx.Context(), caseID)
+		reg.AddActivityN(RemindJurorName, activity(RemindJurorName, func(ctx context.Context, ref JurorRef) (bool, error) {
+			return true, svc.RemindJuror(ctx, ref.CaseID, ref.JurorID, ref.Deadline)
 		})),
-		reg.AddActivityN(DrawSubstituteName, activity(func(actx workflow.ActivityContext, req app.SubstituteRequest) (app.Draw, error) {
-			return svc.DrawSubstitute(actx.Context(), req)
-		})),
-		reg.AddActivityN(ReleaseJurorName, activity(func(actx workflow.ActivityContext, ref JurorRef) (string, error) {
-			return svc.ReleaseJuror(actx.Context(), ref.CaseID, ref.JurorID)
-		})),
-		reg.AddActivityN(RemindJurorName, activity(func(actx workflow.ActivityContext, ref JurorRef) (bool, error) {
-			return true, svc.RemindJuror(actx.Context(), ref.CaseID, ref.JurorID, ref.Deadline)
-		})),
-		reg.AddActivityN(CloseCaseName, activity(func(actx workflow.ActivityContext, req CloseRequest) (string, error) {
-			d, err := svc.CloseCase(actx.Context(), req.CaseID, req.Failure)
+		reg.AddActivityN(CloseCaseName, activity(CloseCaseName, func(ctx context.Context, req CloseRequest) (string, error) {
+			d, err := svc.CloseCase(ctx, req.CaseID, req.Failure)
 			return d.Decision, err
 		})),
 	)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/govern/kit/outbox"
+	"github.com/govern/kit/telemetry"
 
 	"github.com/govern/reviewer/domain"
 )
@@ -20,8 +21,12 @@ func (s *Service) DrawJury(ctx context.Context, req domain.DrawRequest) (domain.
 	if err := req.Validate(); err != nil {
 		return domain.Draw{}, err
 	}
+	telemetry.Tag(ctx, telemetry.CaseID.String(req.CaseID))
 	sel := Selection{Rule: s.Settings.PoolRule(), Fatigue: s.Settings.Fatigue(), Rand: s.newRand()}
 	d, created, err := s.repo.DrawJury(ctx, req, sel)
+	if errors.Is(err, domain.ErrPoolTooSmall) {
+		drawsRefused.WithLabelValues("pool_too_small").Inc()
+	}
 	if err != nil {
 		return domain.Draw{}, fmt.Errorf("draw jury %s for case %s: %w", req.DrawID, req.CaseID, err)
 	}

@@ -13,15 +13,15 @@ import (
 
 var (
 	redemptions = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "reward_redemptions_total",
+		Name: "govern_redemptions_total",
 		Help: "Redemption requests answered, by outcome (redeemed, a refusal code, replayed, error).",
 	}, []string{"outcome"})
-	credits = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "reward_vote_credits_total",
-		Help: "Juror credits processed from case-decided events, by result (recorded, duplicate).",
-	}, []string{"result"})
+	credits = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "govern_credits_total",
+		Help: "Juror credits recorded from case-decided events (a redelivery's duplicates not counted).",
+	})
 	pointsCredited = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "reward_points_credited_total",
+		Name: "govern_points_credited_total",
 		Help: "Points added to balances by vote credits.",
 	})
 )
@@ -42,9 +42,9 @@ func Redemption(refusal *domain.Refusal, replayed bool, err error) {
 	redemptions.WithLabelValues(outcome).Inc()
 }
 
-// Credits counts one crediting of a case's jurors.
-func Credits(recorded, duplicates int, points int64) {
-	credits.WithLabelValues("recorded").Add(float64(recorded))
-	credits.WithLabelValues("duplicate").Add(float64(duplicates))
+// Credits counts one crediting of a case's jurors: the credits recorded and
+// the points they added (duplicates add neither).
+func Credits(recorded int, points int64) {
+	credits.Add(float64(recorded))
 	pointsCredited.Add(float64(points))
 }

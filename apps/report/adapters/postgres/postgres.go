@@ -21,6 +21,7 @@ import (
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/outbox"
 	"github.com/govern/kit/pg"
+	"github.com/govern/kit/telemetry"
 	"github.com/govern/report/app"
 	"github.com/govern/report/domain"
 )
@@ -151,10 +152,10 @@ func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, po
 	if errors.Is(err, pgx.ErrNoRows) {
 		newCase = true
 		rc.CaseID, rc.Status = newID("c_"), domain.StatusPending
-		_, err = tx.Exec(ctx, `INSERT INTO cases (id, target_kind, target_id, target_owner, reason, status, policy, deadline, created_at)
-			VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)`,
+		_, err = tx.Exec(ctx, `INSERT INTO cases (id, target_kind, target_id, target_owner, reason, status, policy, deadline, created_at, traceparent)
+			VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)`,
 			rc.CaseID, rep.Target.Kind, rep.Target.ID, rep.Target.OwnerID, rep.Reason, policy,
-			domain.Deadline(now, policy), now)
+			domain.Deadline(now, policy), now, telemetry.Traceparent(ctx))
 	}
 	if err != nil {
 		return app.Filed{}, fmt.Errorf("find or open case: %w", err)
@@ -395,14 +396,14 @@ func enqueueTaskClose(ctx context.Context, tx pgx.Tx, caseID, jurorID, reason st
 }
 
 func (r *Repo) RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]app.RoundInput, error) {
-	rows, err := r.db.Query(ctx, `SELECT id, policy, created_at, deadline FROM cases
+	rows, err := r.db.Query(ctx, `SELECT id, policy, created_at, deadline, traceparent FROM cases
 		WHERE round_started_at IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2`, createdBefore, limit)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.RoundInput, error) {
 		var in app.RoundInput
-		err := row.Scan(&in.CaseID, &in.Policy, &in.CreatedAt, &in.Deadline)
+		err := row.Scan(&in.CaseID, &in.Policy, &in.CreatedAt, &in.Deadline, &in.Traceparent)
 		return in, err
 	})
 }
@@ -707,7 +708,7 @@ func (r *Repo) WithRepairLock(ctx context.Context, f func(context.Context) error
 }
 
 func (r *Repo) OpenRounds(ctx context.Context, startedBefore time.Time, limit int) ([]app.OpenRound, error) {
-	rows, err := r.db.Query(ctx, `SELECT id, policy, created_at, deadline, round_restarts FROM cases
+	rows, err := r.db.Query(ctx, `SELECT id, policy, created_at, deadline, round_restarts, traceparent FROM cases
 		WHERE status IN ('pending', 'voting') AND round_started_at < $1
 		ORDER BY round_checked_at NULLS FIRST, created_at LIMIT $2`, startedBefore, limit)
 	if err != nil {
@@ -715,7 +716,7 @@ func (r *Repo) OpenRounds(ctx context.Context, startedBefore time.Time, limit in
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.OpenRound, error) {
 		var o app.OpenRound
-		err := row.Scan(&o.CaseID, &o.Policy, &o.CreatedAt, &o.Deadline, &o.Restarts)
+		err := row.Scan(&o.CaseID, &o.Policy, &o.CreatedAt, &o.Deadline, &o.Restarts, &o.Traceparent)
 		return o, err
 	})
 }
@@ -748,4 +749,28 @@ func (r *Repo) UnpublishedDecisions(ctx context.Context, limit int) ([]string, e
 func (r *Repo) EnqueueDecision(ctx context.Context, caseID string) error {
 	ref := app.DecisionRef{CaseID: caseID}
 	return outbox.Enqueue(ctx, r.db, app.EffectPublishDecision, ref.Key(), ref)
+}
+
+// CaseGauges implements app.CaseGauger.
+func (r *Repo) CaseGauges(ctx context.Context) (app.CaseGauges, error) {
+	g := app.CaseGauges{Open: map[string]int{}}
+	rows, err := r.db.Query(ctx, `SELECT status, count(*), count(*) FILTER (WHERE deadline < now()),
+			coalesce(extract(epoch FROM now() - min(created_at)), 0)
+		FROM cases WHERE status IN ('pending', 'voting') GROUP BY status`)
+	if err != nil {
+		return g, err
+	}
+	var (
+		status        string
+		n, past       int
+		oldestSeconds float64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&status, &n, &past, &oldestSeconds}, func() error {
+		g.Open[status], g.PastDeadline = n, g.PastDeadline+past
+		if status == "pending" {
+			g.OldestPendingAge = time.Duration(oldestSeconds * float64(time.Second))
+		}
+		return nil
+	})
+	return g, err
 }

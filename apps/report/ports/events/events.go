@@ -69,20 +69,24 @@ func (in Intake) report(c *gin.Context, ev daprx.Event) daprx.Outcome {
 	case err != nil && app.Permanent(err):
 		return in.reject(c, ev, err.Error())
 	case err != nil:
-		in.Log.Warn("report from topic failed; will be redelivered", "event_id", ev.ID, "err", err)
+		in.Log.WarnContext(c.Request.Context(), "report from topic failed; will be redelivered", "event_id", ev.ID, "err", err)
 		return daprx.Retry
 	}
-	in.Log.Info("report from topic", "event_id", ev.ID, "report_id", rc.ReportID, "case_id", rc.CaseID, "replayed", replayed)
+	if !replayed {
+		app.ReportFiled(msg.Report.Target.Kind, app.ChannelTopic)
+	}
+	in.Log.InfoContext(c.Request.Context(), "report from topic", "event_id", ev.ID, "report_id", rc.ReportID, "case_id", rc.CaseID, "replayed", replayed)
 	return daprx.Success
 }
 
 // reject sends a message that can never succeed to the dead-letter topic with
 // the reason, instead of retrying it forever.
 func (in Intake) reject(c *gin.Context, ev daprx.Event, reason string) daprx.Outcome {
-	in.Log.Warn("report message dead-lettered", "event_id", ev.ID, "reason", reason)
+	daprx.DeadLettered(ev.Topic, "rejected")
+	in.Log.WarnContext(c.Request.Context(), "report message dead-lettered", "event_id", ev.ID, "reason", reason)
 	err := in.DeadLetter.Reject(c.Request.Context(), daprpubsub.DeadLetter{Reason: reason, EventID: ev.ID, Message: string(ev.Data)})
 	if err != nil {
-		in.Log.Error("publish to dead-letter topic", "event_id", ev.ID, "err", err)
+		in.Log.ErrorContext(c.Request.Context(), "publish to dead-letter topic", "event_id", ev.ID, "err", err)
 		return daprx.Retry
 	}
 	return daprx.Success

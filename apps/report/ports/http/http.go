@@ -100,6 +100,8 @@ func (h Handlers) submitReport(c *gin.Context) {
 	status := http.StatusAccepted
 	if replayed {
 		status = http.StatusOK
+	} else {
+		app.ReportFiled(r.Target.Kind, app.ChannelHTTP)
 	}
 	c.JSON(status, rc)
 }

@@ -314,3 +314,15 @@ func allEligible(ctx context.Context, tx pgx.Tx, f filter) ([]string, error) {
 	}
 	return ids, nil
 }
+
+// PoolSize counts the jurors a draw could seat now under sel's pool rule
+// and fatigue limits (app.PoolCounter).
+func (r *Repository) PoolSize(ctx context.Context, sel app.Selection) (int, error) {
+	var n int
+	err := r.pool.QueryRow(ctx, `SELECT count(*) FROM jurors j JOIN profiles p USING (user_id)
+		WHERE $7::bool AND `+eligibleSQL, filter{sel: sel, excluded: []string{}}.args(true)...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count eligible jurors: %w", err)
+	}
+	return n, nil
+}

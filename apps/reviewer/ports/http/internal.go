@@ -13,7 +13,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/httpx"
 	"github.com/govern/reviewer/domain"
 )
@@ -47,7 +46,7 @@ func (s *Server) drawJury(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	ctx := daprx.WithTraceparent(c.Request.Context(), c.GetHeader("traceparent"))
+	ctx := c.Request.Context()
 	d, err := s.svc.DrawJury(ctx, domain.DrawRequest{
 		DrawID: body.DrawID, CaseID: body.CaseID, Size: body.Size, Exclude: body.Exclude, Conflicts: body.Conflicts,
 		Target: body.Target.domain(), Reason: body.Reason, Deadline: deadline,

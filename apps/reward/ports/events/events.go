@@ -10,6 +10,7 @@ import (
 
 	"github.com/govern/kit/daprx"
 	"github.com/govern/kit/pg"
+	"github.com/govern/kit/telemetry"
 
 	"github.com/govern/reward/app"
 	"github.com/govern/reward/domain"
@@ -55,15 +56,17 @@ func (s *Subscriber) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
 	log := s.log.With("event_id", ev.ID, "topic", ev.Topic)
 	var data caseDecidedEvent
 	if err := json.Unmarshal(ev.Data, &data); err != nil {
-		log.Warn("dropping case-decided event", "reason", "data is not a case-decided object", "err", err)
+		log.WarnContext(c.Request.Context(), "dropping case-decided event", "reason", "data is not a case-decided object", "err", err)
 		return daprx.Drop
 	}
 	log = log.With("case_id", data.CaseID)
+	ctx := c.Request.Context()
+	telemetry.Tag(ctx, telemetry.CaseID.String(data.CaseID))
 	if data.DecidedBy == "staff" {
 		// Jurors are credited for their own round only: the jury's own
 		// decision (escalated or undecided) credited them, whichever of the
 		// two messages arrives first.
-		log.Info("staff decision: jurors were credited by their round's decision", "decision", data.Decision)
+		log.InfoContext(ctx, "staff decision: jurors were credited by their round's decision", "decision", data.Decision)
 		return daprx.Success
 	}
 	votes := make([]domain.JurorVote, len(data.Votes))
@@ -72,22 +75,22 @@ func (s *Subscriber) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
 	}
 	decision, err := domain.NewCaseDecision(data.CaseID, data.Decision, data.DecidedAt, votes)
 	if err != nil {
-		log.Warn("dropping case-decided event", "reason", err.Error())
+		log.WarnContext(ctx, "dropping case-decided event", "reason", err.Error())
 		return daprx.Drop
 	}
 	// Acknowledged only after the crediting transaction committed: a crash
 	// before leaves the message unacknowledged, and the broker delivers it
 	// again (credits are once per case and juror).
-	report, err := s.app.CreditJurors.Handle(c.Request.Context(), decision)
+	report, err := s.app.CreditJurors.Handle(ctx, decision)
 	if pg.Refused(err) {
-		log.Warn("dropping case-decided event", "reason", "refused by the database", "err", err)
+		log.WarnContext(ctx, "dropping case-decided event", "reason", "refused by the database", "err", err)
 		return daprx.Drop
 	}
 	if err != nil {
-		log.Error("case-decided event will be retried", "err", err)
+		log.ErrorContext(ctx, "case-decided event will be retried", "err", err)
 		return daprx.Retry
 	}
-	metrics.Credits(report.Recorded, report.Duplicates, report.Points)
-	log.Info("jurors credited", "decision", decision.Decision, "decided_at", decision.DecidedAt, "credits", report)
+	metrics.Credits(report.Recorded, report.Points)
+	log.InfoContext(ctx, "jurors credited", "decision", decision.Decision, "decided_at", decision.DecidedAt, "credits", report)
 	return daprx.Success
 }
