@@ -120,6 +120,7 @@ reserve_ports() {
   [ -w "$f" ] || return 0
   list="$PG_PORT,$REDIS_PORT,$PLACEMENT_PORT,$SCHEDULER_PORT,$ETCD_CLIENT_PORT,$ETCD_PEER_PORT"
   list+=",$CONTROL_HEALTHZ_BASE-$((CONTROL_HEALTHZ_BASE + 39))"
+  list+=",$APP_PORT_BASE"   # the ops console
   for b in $APP_PORT_BASE $SIDECAR_HTTP_BASE $SIDECAR_GRPC_BASE $SIDECAR_METRICS_BASE $SIDECAR_INTERNAL_BASE; do
     list+=",$((b + 1))-$((b + 20))"
   done

@@ -34,14 +34,14 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// screenshot saves the page as a PNG under .local/<profile>/console/screenshots.
+// screenshot saves the page as a PNG (quality 100: anything less is JPEG) under .local/<profile>/console/screenshots.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	dir := filepath.Join(os.Getenv("GOVERN_STATE"), "console", "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
