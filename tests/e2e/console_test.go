@@ -59,6 +59,31 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	return s
 }
 
+// waitURL waits until the tab has navigated to a URL holding want: a click
+// that submits a form returns before the new page is there.
+func waitURL(t *testing.T, ctx context.Context, want string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		url, err := chromedp.Run(ctx, chromedp.Location())
+		if err == nil && strings.Contains(url, want) {
+			return
+		}
+		if i > 100 {
+			t.Fatalf("the page is %s (err %v), want one with %q", url, err, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func countOf(t *testing.T, ctx context.Context, sel string) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func signIn(t *testing.T, ctx context.Context, token string) {
 	t.Helper()
 	err := chromedp.Do(ctx, chromedp.Navigate(plat.ConsoleURL()+"/login"),
@@ -167,29 +192,31 @@ func TestConsoleInChromium(t *testing.T) {
 		err := chromedp.Do(b, chromedp.Navigate(plat.ConsoleURL()+"/cases"),
 			chromedp.SetValue(chromedp.CSS(`#filter select[name=kind]`), "chat"),
 			chromedp.SetValue(chromedp.CSS(`#filter select[name=status]`), "upheld"),
-			chromedp.Click(chromedp.CSS(`#filter button`)), chromedp.WaitReady(chromedp.CSS(`#cases`)))
+			chromedp.Click(chromedp.CSS(`#filter button`)))
 		if err != nil {
+			t.Fatal(err)
+		}
+		waitURL(t, b, "status=upheld")
+		if err := chromedp.Do(b, chromedp.WaitReady(chromedp.CSS(`#cases`))); err != nil {
 			t.Fatal(err)
 		}
 		screenshot(t, b, "cases")
 		link := fmt.Sprintf(`#cases a[href="/cases/%s"]`, rc.CaseID)
 		// Newest first; follow the pages until the case shows up.
-		for page := 0; ; page++ {
-			n, err := chromedp.Run(b, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, link)))
-			if err != nil {
+		for page := 0; countOf(t, b, link) == 0; page++ {
+			if page > 20 || countOf(t, b, "#next") == 0 {
+				t.Fatalf("case %s not in the upheld chat cases (page %d)", rc.CaseID, page)
+			}
+			if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`#next`))); err != nil {
 				t.Fatal(err)
 			}
-			if n > 0 {
-				break
-			}
-			if page > 20 {
-				t.Fatalf("case %s not in the upheld chat cases", rc.CaseID)
-			}
-			if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`#next`)), chromedp.WaitReady(chromedp.CSS(`#cases`))); err != nil {
-				t.Fatalf("no next page and no case: %v", err)
-			}
+			waitURL(t, b, "cursor=")
 		}
-		if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(link)), chromedp.WaitReady(chromedp.CSS(`#timeline`))); err != nil {
+		if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(link))); err != nil {
+			t.Fatal(err)
+		}
+		waitURL(t, b, "/cases/"+rc.CaseID)
+		if err := chromedp.Do(b, chromedp.WaitReady(chromedp.CSS(`#timeline`))); err != nil {
 			t.Fatal(err)
 		}
 		if got := text(t, b, "#status"); got != "upheld" {
