@@ -20,7 +20,7 @@ sim: ## verdict simulator over the pure domain, one line per policy and scenario
 	@cd tools/sim && GOWORK=off go run . -seed "$(or $(SEED),1)" -cases "$(or $(CASES),20000)"
 
 unit: ## domain and handler unit tests only (no infrastructure)
-	@go test ./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/...
+	@go test ./apps/console/... ./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/...
 
 chaos: ## kill -9 / pause every kind of process under load, then check nothing was lost: make chaos [SEEDS="1 2 3"] [DURATION=5m]
 	@bash scripts/chaos.sh

@@ -129,6 +129,7 @@ reserve_ports() {
   [ -w "$f" ] || return 0
   list="$PG_PORT,$REDIS_PORT,$PLACEMENT_PORT,$SCHEDULER_PORT,$ETCD_CLIENT_PORT,$ETCD_PEER_PORT"
   list+=",$CONTROL_HEALTHZ_BASE-$((CONTROL_HEALTHZ_BASE + 39))"
+  list+=",$APP_PORT_BASE"   # the ops console
   for b in $APP_PORT_BASE $SIDECAR_HTTP_BASE $SIDECAR_GRPC_BASE $SIDECAR_METRICS_BASE $SIDECAR_INTERNAL_BASE; do
     list+=",$((b + 1))-$((b + 20))"
   done
@@ -159,6 +160,7 @@ ensure_packages() {
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v curl >/dev/null || missing+=(curl)
   command -v jq >/dev/null || missing+=(jq)
+  command -v chromium >/dev/null || missing+=(chromium)   # the console's browser tests
   if [ ${#missing[@]} -gt 0 ]; then
     step "Installing ${missing[*]} with apt"
     [ "$(id -u)" = 0 ] || die "run as root (or install ${missing[*]} yourself)"
@@ -201,12 +203,29 @@ build_tools() {
   info "dapr runtime and CLI ready in .local/bin"
 }
 
-# build_apps compiles the three services.
+# build_apps compiles the three services and the ops console.
 build_apps() {
-  step "Building report, reviewer, reward"
-  (cd "$ROOT" && for app in report reviewer reward; do go build -o "$BIN/$app" "./apps/$app" || exit 1; done &&
+  step "Building report, reviewer, reward, console"
+  (cd "$ROOT" && for app in report reviewer reward console; do go build -o "$BIN/$app" "./apps/$app" || exit 1; done &&
     go build -o "$BIN/token" ./apps/kit/cmd/token)
   info "binaries in .local/bin"
+}
+
+# start_console runs the ops console on APP_PORT_BASE+0, pointed at this
+# profile's apps, sidecars (with their Dapr API tokens when the profile
+# sets them), databases, Redis and Jaeger.
+start_console() {
+  local env=(HTTP_ADDR="127.0.0.1:$APP_PORT_BASE" REDIS_ADDR="$GOVERN_REDIS_ADDR" JAEGER_URL="$GOVERN_JAEGER_URL")
+  local i=1 app up
+  for app in report reviewer reward; do
+    up=$(echo "$app" | tr a-z A-Z)
+    env+=("${up}_URL=http://127.0.0.1:$((APP_PORT_BASE + i))" "${up}_SIDECAR_URL=http://127.0.0.1:$((SIDECAR_HTTP_BASE + i))"
+      "${up}_DATABASE_URL=$PG_URL_BASE/$app?sslmode=disable")
+    if [ "$GOVERN_SIDECAR_TOKENS" = on ]; then env+=("${up}_DAPR_API_TOKEN=$(cat "$GOVERN_SECRETS/$app.dapr-token")"); fi
+    i=$((i + 1))
+  done
+  start_bg console env "${env[@]}" "$BIN/console"
+  wait_port "$APP_PORT_BASE" console
 }
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -372,7 +391,7 @@ stop_group() {
 
 infra_down() {
   stop_group "$STATE/apps.pid"
-  for name in scheduler placement jaeger prometheus; do stop_pidfile "$STATE/$name.pid"; done
+  for name in console scheduler placement jaeger prometheus; do stop_pidfile "$STATE/$name.pid"; done
   if running "$STATE/redis.pid"; then
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || stop_pidfile "$STATE/redis.pid"
   fi

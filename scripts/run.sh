@@ -43,11 +43,13 @@ for port in 8081 8082 8083 3501 3502 3503; do
   done
   curl -fsS -o /dev/null "http://127.0.0.1:$port$path" || die "127.0.0.1:$port$path not healthy: see $STATE/logs/apps.log"
 done
+start_console
 info "all apps and sidecars healthy after $(( $(date +%s) - started ))s"
 
 cat <<BANNER
 
   The platform is up (everything on 127.0.0.1):
+    console   http://127.0.0.1:$APP_PORT_BASE   ops console: sign in with \`make -s token SUB=you ROLES=ops\`
     report    http://127.0.0.1:8081   sidecar http://127.0.0.1:3501
     reviewer  http://127.0.0.1:8082   sidecar http://127.0.0.1:3502
     reward    http://127.0.0.1:8083   sidecar http://127.0.0.1:3503

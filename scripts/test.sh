@@ -17,7 +17,7 @@ infra_up
 source "$ROOT/scripts/observability.sh" && obs_up jaeger   # traces of the e2e rounds
 
 cd "$ROOT"
-MODULES="./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/..."
+MODULES="./apps/console/... ./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/..."
 if [ "$MODE" = bench ]; then
   step "Benchmarks (end-to-end, real platform)"
   go test -count=1 -run '^$' -bench RoundLatency -benchtime "${ROUNDS:-30}x" -timeout 30m ./tests/e2e/

@@ -213,7 +213,30 @@ func (p *Platform) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := p.StartConsole(); err != nil {
+		return err
+	}
 	return p.WaitReady(ctx)
+}
+
+// ConsoleURL is the ops console's base URL (app port base + 0).
+func (p *Platform) ConsoleURL() string {
+	b, _ := strconv.Atoi(p.env["GOVERN_APP_PORT_BASE"])
+	return fmt.Sprintf("http://127.0.0.1:%d", b)
+}
+
+// StartConsole launches the ops console against this platform, as
+// scripts/lib.sh start_console does for make run.
+func (p *Platform) StartConsole() error {
+	cmd := exec.Command(filepath.Join(p.bin, "console"))
+	cmd.Env = append(os.Environ(), "HTTP_ADDR="+strings.TrimPrefix(p.ConsoleURL(), "http://"),
+		"REDIS_ADDR="+p.env["GOVERN_REDIS_ADDR"], "JAEGER_URL="+os.Getenv("GOVERN_JAEGER_URL"))
+	for _, a := range Apps {
+		up := strings.ToUpper(a)
+		cmd.Env = append(cmd.Env, up+"_URL="+p.AppURL(a), up+"_SIDECAR_URL="+p.SidecarURL(a),
+			up+"_DAPR_API_TOKEN="+p.DaprToken(a), up+"_DATABASE_URL="+p.DatabaseURL(a))
+	}
+	return p.launch("console", cmd)
 }
 
 // AppToken is the app API token app's sidecar sends to it (and that its
@@ -359,6 +382,14 @@ func (p *Platform) WaitReady(ctx context.Context) error {
 			if err := waitHTTP(ctx, u); err != nil {
 				return fmt.Errorf("%s not ready (logs in %s): %w", a, p.logs, err)
 			}
+		}
+	}
+	p.mu.Lock()
+	_, console := p.procs["console"]
+	p.mu.Unlock()
+	if console {
+		if err := waitHTTP(ctx, p.ConsoleURL()+"/healthz"); err != nil {
+			return fmt.Errorf("console not ready (logs in %s): %w", p.logs, err)
 		}
 	}
 	return nil

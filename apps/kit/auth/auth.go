@@ -39,14 +39,31 @@ const identityKey = "auth.identity"
 // Middleware rejects requests without a valid HS256 token signed with secret
 // (401) and stores the identity for From.
 func Middleware(secret string) gin.HandlerFunc {
-	key := []byte(secret)
-	parser := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}))
+	verify := Verifier(secret)
 	return func(c *gin.Context) {
 		raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 		if !ok || raw == "" {
 			httpx.Write(c, httpx.Unauthorized("missing bearer token"))
 			return
 		}
+		ident, err := verify(raw)
+		if err != nil {
+			httpx.Write(c, err)
+			return
+		}
+		c.Set(identityKey, ident)
+		telemetry.Tag(c.Request.Context(), attribute.String("enduser.id", ident.UserID))
+		c.Next()
+	}
+}
+
+// Verifier returns the check Middleware applies to a raw token: an HS256
+// signature by secret, not expired, with a clean subject. Its errors are
+// 401 *httpx.Error values. The ops console uses it on its session cookie.
+func Verifier(secret string) func(raw string) (Identity, error) {
+	key := []byte(secret)
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}))
+	return func(raw string) (Identity, error) {
 		var cl claims
 		_, err := parser.ParseWithClaims(raw, &cl, func(*jwt.Token) (any, error) { return key, nil })
 		if err != nil {
@@ -54,24 +71,19 @@ func Middleware(secret string) gin.HandlerFunc {
 			if errors.Is(err, jwt.ErrTokenExpired) {
 				msg = "token expired"
 			}
-			httpx.Write(c, httpx.Unauthorized(msg))
-			return
+			return Identity{}, httpx.Unauthorized(msg)
 		}
 		if cl.Subject == "" {
-			httpx.Write(c, httpx.Unauthorized("token has no subject"))
-			return
+			return Identity{}, httpx.Unauthorized("token has no subject")
 		}
 		// The subject becomes a user id in queries: even a signed token may
 		// not carry what PostgreSQL cannot compare (a NUL made a vote answer
 		// 500). Whether it is a well-formed user id is the service's call,
 		// answered 400 like any other bad id.
 		if !text.Clean(cl.Subject) {
-			httpx.Write(c, httpx.Unauthorized("token subject holds NUL or invalid UTF-8"))
-			return
+			return Identity{}, httpx.Unauthorized("token subject holds NUL or invalid UTF-8")
 		}
-		c.Set(identityKey, Identity{UserID: cl.Subject, Roles: cl.Roles})
-		telemetry.Tag(c.Request.Context(), attribute.String("enduser.id", cl.Subject))
-		c.Next()
+		return Identity{UserID: cl.Subject, Roles: cl.Roles}, nil
 	}
 }
 
