@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# Container images without a Docker engine: tools/image builds each app's
-# image (the same layout as apps/<app>/Dockerfile) as an OCI layout in
-# .local/images/<app>. Sourced by `make images`; test.sh may call
-# test_images, which builds all three into a temporary folder, reads them
+# Container images without a Docker engine: tools/image builds the image of
+# each service and of the ops console (the same layout as
+# apps/<app>/Dockerfile) as an OCI layout in .local/images/<app>. Sourced by `make images`; test.sh may call
+# test_images, which builds all four into a temporary folder, reads them
 # back and runs each binary from its layer (about 10 s warm, 1-2 min cold).
 [ -n "${ROOT:-}" ] || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -34,7 +34,7 @@ const (
 // Spec says what to build.
 type Spec struct {
 	Root     string // repository root
-	App      string // report, reviewer or reward
+	App      string // report, reviewer, reward or console
 	Tag      string // image tag, also the version label
 	Revision string // commit the image is built from (label), may be empty
 	Arch     string // GOARCH of the binary and the image

@@ -1,5 +1,6 @@
-// Command image builds the container image of each service without a Docker
-// engine: the same static binary on an empty base as apps/<app>/Dockerfile,
+// Command image builds the container image of each service and of the ops
+// console without a Docker engine: the same static binary on an empty base
+// as apps/<app>/Dockerfile,
 // written as an OCI image layout into .local/images/<app> (load it with
 // `skopeo copy oci:.local/images/report docker://...` or crane).
 //
@@ -18,7 +19,7 @@ import (
 	"strings"
 )
 
-var allApps = []string{"report", "reviewer", "reward"}
+var allApps = []string{"report", "reviewer", "reward", "console"}
 
 func main() {
 	root := flag.String("root", "../..", "repository root")
