@@ -31,7 +31,7 @@ func (o *Overlay) Problems() []string {
 	for _, check := range []func([]workload) []string{
 		o.checkNamespaces, o.checkImages, o.checkContainers, o.checkDapr, o.checkDaprScopes,
 		o.checkTraffic, o.checkEdge, o.checkSecrets, o.checkServiceAccounts, o.checkAvailability,
-		o.checkNetworkPolicies,
+		o.checkNetworkPolicies, o.checkConsole,
 	} {
 		problems = append(problems, check(w)...)
 	}
