@@ -286,12 +286,17 @@ func sidecarProblems(w workload, pod *corev1.Pod) []string {
 		problems = append(problems, fmt.Sprintf("daprd image %s, want daprd:1.18.1", c.Image))
 	}
 	args := strings.Join(c.Args, " ") + " "
-	for _, want := range []string{
+	wants := []string{
 		"--app-id " + ann["dapr.io/app-id"] + " ", "--app-port " + ann["dapr.io/app-port"] + " ",
 		"--config " + ann["dapr.io/config"] + " ", "--log-as-json ", "--enable-metrics ",
 		"--metrics-port " + ann["dapr.io/metrics-port"] + " ",
 		"--dapr-graceful-shutdown-seconds " + ann["dapr.io/graceful-shutdown-seconds"] + " ",
-	} {
+	}
+	// The ops console reads the metadata API on the pod address.
+	if addrs := ann["dapr.io/sidecar-listen-addresses"]; addrs != "" {
+		wants = append(wants, "--dapr-listen-addresses "+addrs+" ")
+	}
+	for _, want := range wants {
 		if !strings.Contains(args, want) {
 			problems = append(problems, fmt.Sprintf("daprd args lack %q: %s", strings.TrimSpace(want), args))
 		}
@@ -340,8 +345,10 @@ func checkTheComparisonCanFail(t *testing.T, w workload, pod *corev1.Pod) {
 	w.pod.Annotations["dapr.io/app-token-secret"] = "someone-elses-token"
 	w.pod.Annotations["dapr.io/sidecar-memory-limit"] = "999Mi"
 	w.pod.Annotations["dapr.io/app-port"] = "8081"
+	w.pod.Annotations["dapr.io/sidecar-listen-addresses"] = "10.9.8.7"
 	got := strings.Join(sidecarProblems(w, pod), "\n")
-	for _, want := range []string{"APP_API_TOKEN is not Secret someone-elses-token", "memory limit", `lack "--app-port 8081"`} {
+	for _, want := range []string{"APP_API_TOKEN is not Secret someone-elses-token", "memory limit", `lack "--app-port 8081"`,
+		`lack "--dapr-listen-addresses 10.9.8.7"`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("changed annotations: want a problem with %q, got:\n%s", want, got)
 		}
