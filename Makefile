@@ -35,7 +35,7 @@ token: ## print a bearer token: make -s token SUB=alice [ROLES=ops]
 walkthrough: ## run the README walkthrough against a running `make run`
 	@bash scripts/walkthrough.sh
 
-images: ## build each service's container image as an OCI layout in .local/images (no Docker engine needed)
+images: ## build each service's and the console's container image as an OCI layout in .local/images (no Docker engine needed)
 	@bash -c 'source scripts/images.sh && build_images'
 
 manifests: ## render every overlay, dry-run it on a real kube-apiserver, drive the release tool (in make test)
