@@ -143,6 +143,11 @@ func TestWithdrawalEndsARoundInProgressReleasesItsTasksAndPaysNobody(t *testing.
 	resp, err = marketplace.Do(ctx, "POST", "/v1/cases/c_no_such_case/withdrawal", map[string]any{"reason": "gone"})
 	must(t, resp, err, 404)
 
+	timedOut := map[string]int{}
+	for _, j := range jurors[1:] {
+		timedOut[j] = reviewerOf(t, ctx, j).Stats.TimedOut
+	}
+
 	reason := unique("listing deleted by the seller")
 	resp, err = marketplace.Do(ctx, "POST", path, map[string]any{"reason": reason})
 	must(t, resp, err, 200)
@@ -167,6 +172,11 @@ func TestWithdrawalEndsARoundInProgressReleasesItsTasksAndPaysNobody(t *testing.
 		open := openTasks(t, ctx, rc.CaseID, jurors)
 		return len(open) == 0, fmt.Sprintf("open: %v", open)
 	})
+	for j, before := range timedOut {
+		if s := reviewerOf(t, ctx, j).Stats; s.TimedOut != before {
+			t.Errorf("juror %s: timed_out %d after the withdrawal, was %d: a withdrawal is nobody's timeout", j, s.TimedOut, before)
+		}
+	}
 	if c := caseOf(t, ctx, rc.CaseID); c["status"] != "withdrawn" || !timelineHas(c, "withdrawn", reason) {
 		t.Fatalf("case after the withdrawal %v", c)
 	}

@@ -814,7 +814,7 @@ func (r *Repo) WithdrawCase(ctx context.Context, caseID, by string, w domain.Wit
 }
 
 // releaseOpenSeats releases every juror of the case who has not voted and
-// enqueues the close of their tasks.
+// enqueues the close of their tasks as "withdrawn" (not a timeout).
 func releaseOpenSeats(ctx context.Context, tx pgx.Tx, caseID string) error {
 	rows, err := tx.Query(ctx, `UPDATE case_jurors SET state = 'released' WHERE case_id = $1 AND state = 'drawn'
 		RETURNING juror_id`, caseID)
@@ -826,7 +826,7 @@ func releaseOpenSeats(ctx context.Context, tx pgx.Tx, caseID string) error {
 		return err
 	}
 	for _, j := range released {
-		if err := enqueueTaskClose(ctx, tx, caseID, j, "released"); err != nil {
+		if err := enqueueTaskClose(ctx, tx, caseID, j, "withdrawn"); err != nil {
 			return err
 		}
 	}
