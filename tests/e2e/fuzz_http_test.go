@@ -113,6 +113,9 @@ var (
 		{name: "decision", kind: "enum", valid: constant("reject")},
 		{name: "note", kind: "text", valid: constant("listing is genuine")},
 	}}
+	withdrawalBody = &template{strict: true, fields: []field{
+		{name: "reason", kind: "text", valid: constant("listing deleted")},
+	}}
 	policyBody = &template{strict: true, fields: []field{
 		{name: "jury_size", kind: "int", valid: constant(3)}, {name: "quorum", kind: "int", valid: constant(2)},
 		{name: "juror_timeout", kind: "duration", valid: constant("1h")}, {name: "max_duration", kind: "duration", valid: constant("24h")},
@@ -218,6 +221,7 @@ var fuzzRoutes = []fuzzRoute{
 	{app: "report", method: "GET", path: "/v1/cases/:id", access: user, harmless: true},
 	{app: "report", method: "POST", path: "/v1/cases/:id/votes", access: user, body: voteBody, harmless: true},
 	{app: "report", method: "POST", path: "/v1/cases/:id/resolution", access: ops, body: resolutionBody},
+	{app: "report", method: "POST", path: "/v1/cases/:id/withdrawal", access: ops, body: withdrawalBody},
 	{app: "report", method: "GET", path: "/v1/policies", access: user, harmless: true},
 	{app: "report", method: "PUT", path: "/v1/policies/:kind", access: ops, body: policyBody},
 	{app: "report", method: "POST", path: "/events/reports", access: sidecar, body: reportMessage, event: true},

@@ -103,6 +103,17 @@ func TestStaffResolvesAnUndecidedCaseAndJurorsKeepTheirRoundsCredit(t *testing.T
 			t.Fatalf("the staff decision's message does not say round 1, decided_by staff and who: %s", msg)
 		}
 	}
+	owner := ownerOf(c)
+	for who, n := range waitNotices(t, rc.CaseID, "staff", map[string]string{reporter: "reporter", owner: "owner"}) {
+		if n.Decision != "upheld" || !strings.Contains(n.Reason, note) {
+			t.Errorf("staff notice to %s: %+v, want upheld with the note", who, n)
+		}
+	}
+	for who, n := range waitNotices(t, rc.CaseID, "jury", map[string]string{reporter: "reporter", owner: "owner"}) {
+		if n.Decision != "undecided" || !strings.Contains(n.Reason, "1 to uphold, 1 to reject") {
+			t.Errorf("jury notice to %s: %+v", who, n)
+		}
+	}
 	waitDrained(t, "case-decided")
 	for _, j := range jurors[:2] {
 		n, sum := accountOf(t, ctx, j).creditsFor(rc.CaseID)

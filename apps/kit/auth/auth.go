@@ -111,3 +111,20 @@ func Mint(secret, sub string, roles []string, ttl time.Duration) (string, error)
 	}}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, cl).SignedString([]byte(secret))
 }
+
+// Has reports whether the caller holds role.
+func (i Identity) Has(role string) bool { return slices.Contains(i.Roles, role) }
+
+// RequireAnyRole answers 403 unless the caller holds one of roles.
+func RequireAnyRole(roles ...string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := From(c)
+		for _, r := range roles {
+			if id.Has(r) {
+				c.Next()
+				return
+			}
+		}
+		httpx.Write(c, httpx.Forbidden("only "+strings.Join(roles, " or ")+" may call this"))
+	}
+}

@@ -72,6 +72,9 @@ type CaseView struct {
 	DecidedBy  string
 	ResolvedBy string
 	Note       string
+	// WithdrawnBy and WithdrawalReason: who withdrew a withdrawn case, and why.
+	WithdrawnBy      string
+	WithdrawalReason string
 }
 
 // Event is one entry of a case's timeline.
@@ -103,6 +106,9 @@ const (
 	// EventResolved: an operator decided the case (juror_id: the operator,
 	// detail: the new and the former status).
 	EventResolved = "resolved"
+	// EventWithdrawn: the case was withdrawn (juror_id: who withdrew it,
+	// detail: the reason).
+	EventWithdrawn = "withdrawn"
 )
 
 // VersionedPolicy is a stored policy and its version.
@@ -245,6 +251,10 @@ type Repository interface {
 	// (domain.ErrNotResolvable otherwise) and enqueues its publication in
 	// the same transaction.
 	ResolveCase(ctx context.Context, caseID, staffID string, r domain.Resolution, now time.Time) (CaseView, error)
+	// WithdrawCase ends an open case as withdrawn (domain.ErrNotWithdrawable
+	// otherwise), releasing its open seats, and enqueues in the same
+	// transaction the close of their tasks, the round's end and the notices.
+	WithdrawCase(ctx context.Context, caseID, by string, w domain.Withdrawal, now time.Time) (CaseView, error)
 	Repairs
 }
 
@@ -285,6 +295,9 @@ type DecisionPublisher interface {
 // Notifier tells jurors about their tasks (for mobile push).
 type Notifier interface {
 	Reminded(ctx context.Context, caseID, jurorID string, deadline time.Time) error
+	// Outcome publishes one case-outcome notice (only ever called by the
+	// outbox relay).
+	Outcome(ctx context.Context, n Notice) error
 }
 
 // Service implements the use cases.

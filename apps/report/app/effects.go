@@ -28,6 +28,9 @@ const (
 	// EffectPublishDecision publishes a closed case's decision on
 	// case-decided (keyed by case), then marks it published.
 	EffectPublishDecision = "report.publish-decision"
+	// EffectNotifyOutcome publishes case-outcome to every reporter and the
+	// owner of a case at each of its decisions (and at its withdrawal).
+	EffectNotifyOutcome = "report.notify-outcome"
 )
 
 // VoteHandOverDelay holds a vote's outbox rows back: the vote request
@@ -43,12 +46,17 @@ type RoundEvent struct {
 	JurorID  string `json:"juror_id"`
 	Decision string `json:"decision,omitempty"`
 	Recused  bool   `json:"recused,omitempty"`
+	// Withdrawn tells the round that the case was withdrawn: it ends.
+	Withdrawn bool `json:"withdrawn,omitempty"`
 }
 
 // Key identifies the event among the outbox's pending effects.
 func (e RoundEvent) Key() string {
 	what := "vote"
-	if e.Recused {
+	switch {
+	case e.Withdrawn:
+		return "round-event:" + e.CaseID + ":withdrawn"
+	case e.Recused:
 		what = "recused"
 	}
 	return "round-event:" + e.CaseID + ":" + e.JurorID + ":" + what
@@ -102,6 +110,7 @@ func (s *Service) RegisterEffects() {
 	s.Effects.Handle(EffectCloseTask, effect(s.closeTask))
 	s.Effects.Handle(EffectRemind, effect(s.remind))
 	s.Effects.Handle(EffectPublishDecision, effect(s.publishDecision))
+	s.Effects.Handle(EffectNotifyOutcome, effect(s.notifyOutcome))
 }
 
 // effectTimeout bounds one attempt, so that one slow effect holds its
@@ -130,6 +139,15 @@ func (s *Service) deliverRoundEvent(ctx context.Context, e RoundEvent) error {
 	err := s.Rounds.Raise(ctx, e)
 	if err == nil {
 		return nil
+	}
+	if e.Withdrawn {
+		// The case is closed already; only a round still running needs
+		// telling (one that is gone or ended has nothing left to end).
+		status, serr := s.Rounds.Status(ctx, e.CaseID)
+		if serr == nil && status != RoundAlive {
+			return nil
+		}
+		return fmt.Errorf("tell the round of case %s it was withdrawn: %w", e.CaseID, err)
 	}
 	// A closed case's round needs nothing more; a round that is gone is
 	// restarted by the repair loop (and reads its votes from the database),
@@ -169,6 +187,9 @@ func (s *Service) publishDecision(ctx context.Context, ref DecisionRef) error {
 	d, err := s.Repo.Decision(ctx, ref.CaseID)
 	if err != nil {
 		return fmt.Errorf("load decision of case %s: %w", ref.CaseID, err)
+	}
+	if d.Decision == domain.StatusWithdrawn {
+		return nil // a withdrawn case has no decision to publish: nobody is paid
 	}
 	if err := s.Publisher.PublishDecision(ctx, d); err != nil {
 		return fmt.Errorf("publish decision of case %s: %w", ref.CaseID, err)

@@ -28,7 +28,7 @@ func Closed(status string) bool { return status != StatusPending && status != St
 // ValidStatus reports whether s is a case status.
 func ValidStatus(s string) bool {
 	switch s {
-	case StatusPending, StatusVoting, StatusUpheld, StatusRejected, StatusUndecided, StatusEscalated:
+	case StatusPending, StatusVoting, StatusUpheld, StatusRejected, StatusUndecided, StatusEscalated, StatusWithdrawn:
 		return true
 	}
 	return false

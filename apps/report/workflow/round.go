@@ -328,6 +328,9 @@ func (rw *round) collectVotes() error {
 		if err != nil {
 			continue // an event that does not decode is not one of ours
 		}
+		if e.Withdrawn {
+			return nil // the case is closed: CloseCase reads it, nobody is paid
+		}
 		if e.Recused {
 			r.Recuse(e.JurorID)
 			continue

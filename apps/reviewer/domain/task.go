@@ -14,16 +14,19 @@ const (
 	ClosedReleased CloseReason = "released" // the juror timed out and was released
 	ClosedRecused  CloseReason = "recused"  // the juror reported the target: a conflict, not a timeout
 	ClosedDecided  CloseReason = "decided"  // the case was decided first
+	// ClosedWithdrawn: the case was withdrawn before the juror voted, which
+	// counts neither as a vote nor as a timeout.
+	ClosedWithdrawn CloseReason = "withdrawn"
 )
 
 // ParseJurorCloseReason accepts the reasons the report service may give for
 // closing one juror's task.
 func ParseJurorCloseReason(s string) (CloseReason, error) {
 	switch r := CloseReason(s); r {
-	case ClosedVoted, ClosedReleased, ClosedRecused:
+	case ClosedVoted, ClosedReleased, ClosedRecused, ClosedWithdrawn:
 		return r, nil
 	}
-	return "", invalid("reason must be %q, %q or %q", ClosedVoted, ClosedReleased, ClosedRecused)
+	return "", invalid("reason must be %q, %q, %q or %q", ClosedVoted, ClosedReleased, ClosedRecused, ClosedWithdrawn)
 }
 
 // Task is one juror's assignment to one case.

@@ -51,3 +51,12 @@ type DeadLetter struct {
 func (p Publisher) Reject(ctx context.Context, d DeadLetter) error {
 	return p.Sidecar.Publish(ctx, p.PubSub, TopicReportDeadLetter, d)
 }
+
+// TopicCaseOutcome carries the notices of every decision (through kit/outbox).
+const TopicCaseOutcome = "case-outcome"
+
+// Outcome publishes one notice keyed by case, so that on Kafka a case's
+// notices stay in order.
+func (p Publisher) Outcome(ctx context.Context, n app.Notice) error {
+	return p.Sidecar.PublishKeyed(ctx, p.PubSub, TopicCaseOutcome, n.CaseID, n)
+}

@@ -211,13 +211,14 @@ const caseColumns = `c.id, c.target_kind, c.target_id, c.target_owner, c.reason,
 	c.deadline, c.created_at, c.decided_at, coalesce(c.tally_uphold, 0), coalesce(c.tally_reject, 0),
 	(SELECT count(*) FROM case_jurors j WHERE j.case_id = c.id AND j.state = 'voted'),
 	coalesce((SELECT array_agg(j.juror_id ORDER BY j.drawn_at, j.juror_id) FROM case_jurors j WHERE j.case_id = c.id), '{}'),
-	c.decided_by, coalesce(c.resolved_by, ''), coalesce(c.resolution_note, ''), c.round`
+	c.decided_by, coalesce(c.resolved_by, ''), coalesce(c.resolution_note, ''), c.round,
+	coalesce(c.withdrawn_by, ''), coalesce(c.withdrawal_reason, '')`
 
 func scanCase(row pgx.Row) (app.CaseView, error) {
 	var v app.CaseView
 	err := row.Scan(&v.ID, &v.Target.Kind, &v.Target.ID, &v.Target.OwnerID, &v.Reason, &v.Status, &v.Policy,
 		&v.ReportCount, &v.Deadline, &v.CreatedAt, &v.DecidedAt, &v.Tally.Uphold, &v.Tally.Reject,
-		&v.VotesCast, &v.Jurors, &v.DecidedBy, &v.ResolvedBy, &v.Note, &v.Round)
+		&v.VotesCast, &v.Jurors, &v.DecidedBy, &v.ResolvedBy, &v.Note, &v.Round, &v.WithdrawnBy, &v.WithdrawalReason)
 	return v, err
 }
 
@@ -459,6 +460,17 @@ func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, dra
 		if _, err := tx.Exec(ctx, `UPDATE cases SET status = 'voting' WHERE id = $1 AND status = 'pending'`, caseID); err != nil {
 			return err
 		}
+		// A withdrawal that committed while this jury was being drawn
+		// released every seat it saw: release these too.
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM cases WHERE id = $1`, caseID).Scan(&status); err != nil {
+			return err
+		}
+		if status == domain.StatusWithdrawn {
+			if err := releaseOpenSeats(ctx, tx, caseID); err != nil {
+				return err
+			}
+		}
 		rows, err := tx.Query(ctx, `SELECT juror_id FROM case_jurors WHERE case_id = $1 AND juror_id = ANY($2) AND recused
 			ORDER BY juror_id`, caseID, jurors)
 		if err != nil {
@@ -599,6 +611,9 @@ func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time, fail
 	if err := outbox.Enqueue(ctx, tx, app.EffectPublishDecision, ref.Key(), ref); err != nil {
 		return app.Decision{}, err
 	}
+	if err := enqueueOutcome(ctx, tx, app.OutcomeRef{CaseID: caseID, Round: c.Round, By: domain.DecidedByJury, Decision: d.Decision}); err != nil {
+		return app.Decision{}, err
+	}
 	return d, tx.Commit(ctx)
 }
 
@@ -639,8 +654,11 @@ func loadDecision(ctx context.Context, q pgx.Tx, caseID string, lock bool) (app.
 // waiting to be published cannot absorb it).
 func (r *Repo) ResolveCase(ctx context.Context, caseID, staffID string, res domain.Resolution, now time.Time) (app.CaseView, error) {
 	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
-		var status string
-		err := tx.QueryRow(ctx, `SELECT status FROM cases WHERE id = $1 FOR UPDATE`, caseID).Scan(&status)
+		var (
+			status string
+			round  int
+		)
+		err := tx.QueryRow(ctx, `SELECT status, round FROM cases WHERE id = $1 FOR UPDATE`, caseID).Scan(&status, &round)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return domain.ErrCaseNotFound
 		}
@@ -659,7 +677,10 @@ func (r *Repo) ResolveCase(ctx context.Context, caseID, staffID string, res doma
 			return err
 		}
 		ref := app.DecisionRef{CaseID: caseID}
-		return outbox.Enqueue(ctx, tx, app.EffectPublishDecision, ref.StaffKey(), ref)
+		if err := outbox.Enqueue(ctx, tx, app.EffectPublishDecision, ref.StaffKey(), ref); err != nil {
+			return err
+		}
+		return enqueueOutcome(ctx, tx, app.OutcomeRef{CaseID: caseID, Round: round, By: domain.DecidedByStaff, Decision: res.Status()})
 	})
 	if err != nil {
 		return app.CaseView{}, err
@@ -737,7 +758,7 @@ func (r *Repo) NoteRoundRestart(ctx context.Context, caseID string, now time.Tim
 
 func (r *Repo) UnpublishedDecisions(ctx context.Context, limit int) ([]string, error) {
 	rows, err := r.db.Query(ctx, `SELECT c.id FROM cases c
-		WHERE c.decided_at IS NOT NULL AND c.decision_published_at IS NULL
+		WHERE c.decided_at IS NOT NULL AND c.decision_published_at IS NULL AND c.status <> 'withdrawn'
 		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedup_key = $1 || c.id AND o.dead_at IS NULL)
 		ORDER BY c.decided_at LIMIT $2`, app.DecisionKeyPrefix, limit)
 	if err != nil {
@@ -773,4 +794,70 @@ func (r *Repo) CaseGauges(ctx context.Context) (app.CaseGauges, error) {
 		return nil
 	})
 	return g, err
+}
+
+// WithdrawCase ends an open case without a decision under the case row's
+// lock and, in the same transaction, enqueues the compensation: every open
+// seat released with its task's close, the round told to end, and the
+// case-outcome notices. No case-decided is published, so nobody is paid.
+func (r *Repo) WithdrawCase(ctx context.Context, caseID, by string, w domain.Withdrawal, now time.Time) (app.CaseView, error) {
+	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
+		var (
+			status string
+			round  int
+		)
+		err := tx.QueryRow(ctx, `SELECT status, round FROM cases WHERE id = $1 FOR UPDATE`, caseID).Scan(&status, &round)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return domain.ErrCaseNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := domain.MayWithdraw(status); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET status = 'withdrawn', decided_at = $2, withdrawn_by = $3,
+				withdrawal_reason = $4, drawing_until = NULL WHERE id = $1`, caseID, now, by, w.Reason); err != nil {
+			return err
+		}
+		if err := releaseOpenSeats(ctx, tx, caseID); err != nil {
+			return err
+		}
+		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventWithdrawn, JurorID: by, Detail: w.Reason}); err != nil {
+			return err
+		}
+		ev := app.RoundEvent{CaseID: caseID, Withdrawn: true}
+		if err := outbox.Enqueue(ctx, tx, app.EffectRoundEvent, ev.Key(), ev); err != nil {
+			return err
+		}
+		return enqueueOutcome(ctx, tx, app.OutcomeRef{CaseID: caseID, Round: round, By: app.OutcomeByWithdrawal, Decision: domain.StatusWithdrawn})
+	})
+	if err != nil {
+		return app.CaseView{}, err
+	}
+	return r.Case(ctx, caseID)
+}
+
+// releaseOpenSeats releases every juror of the case who has not voted and
+// enqueues the close of their tasks as "withdrawn" (not a timeout).
+func releaseOpenSeats(ctx context.Context, tx pgx.Tx, caseID string) error {
+	rows, err := tx.Query(ctx, `UPDATE case_jurors SET state = 'released' WHERE case_id = $1 AND state = 'drawn'
+		RETURNING juror_id`, caseID)
+	if err != nil {
+		return err
+	}
+	released, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, j := range released {
+		if err := enqueueTaskClose(ctx, tx, caseID, j, "withdrawn"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func enqueueOutcome(ctx context.Context, tx pgx.Tx, ref app.OutcomeRef) error {
+	return outbox.Enqueue(ctx, tx, app.EffectNotifyOutcome, ref.Key(), ref)
 }

@@ -30,6 +30,7 @@ func (h Handlers) Register(r gin.IRouter, jwtSecret string) {
 	v1.GET("/cases/:id", h.getCase)
 	v1.POST("/cases/:id/votes", h.castVote)
 	v1.POST("/cases/:id/resolution", auth.RequireOps, h.resolveCase)
+	v1.POST("/cases/:id/withdrawal", auth.RequireAnyRole("ops", domain.RoleMarketplace), h.withdrawCase)
 	v1.GET("/policies", h.listPolicies)
 	v1.PUT("/policies/:kind", auth.RequireOps, h.putPolicy)
 }
@@ -38,7 +39,7 @@ func (h Handlers) Register(r gin.IRouter, jwtSecret string) {
 func mapError(err error) *httpx.Error {
 	switch {
 	case errors.Is(err, domain.ErrInvalidReport), errors.Is(err, domain.ErrInvalidVote), errors.Is(err, domain.ErrInvalidPolicy),
-		errors.Is(err, domain.ErrInvalidResolution), errors.Is(err, text.ErrInvalid):
+		errors.Is(err, domain.ErrInvalidResolution), errors.Is(err, domain.ErrInvalidWithdrawal), errors.Is(err, text.ErrInvalid):
 		return httpx.BadRequest(err.Error())
 	case errors.Is(err, domain.ErrCaseNotFound), errors.Is(err, domain.ErrReportNotFound):
 		return httpx.NotFound(err.Error())
@@ -58,6 +59,8 @@ func mapError(err error) *httpx.Error {
 		return httpx.Conflict("case_closed", err.Error())
 	case errors.Is(err, domain.ErrNotResolvable):
 		return httpx.Conflict("not_resolvable", err.Error())
+	case errors.Is(err, domain.ErrNotWithdrawable):
+		return httpx.Conflict("not_withdrawable", err.Error())
 	}
 	return nil
 }
@@ -161,7 +164,10 @@ func caseJSON(v app.CaseView) gin.H {
 		if v.DecidedAt != nil {
 			out["decided_at"] = v.DecidedAt.UTC()
 		}
-		if v.DecidedBy != "" {
+		if v.Status == domain.StatusWithdrawn {
+			out["withdrawn_by"] = v.WithdrawnBy
+			out["withdrawal_reason"] = v.WithdrawalReason
+		} else if v.DecidedBy != "" {
 			out["decided_by"] = v.DecidedBy
 		}
 		if v.DecidedBy == domain.DecidedByStaff {
@@ -269,6 +275,26 @@ func (h Handlers) resolveCase(c *gin.Context) {
 		return
 	}
 	v, err := h.Svc.Resolve(c.Request.Context(), caseID, auth.From(c).UserID, body)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, caseJSON(v))
+}
+
+// withdrawCase ends an open case's round (ops or the marketplace, checked
+// by the route): 400 for a bad body before 404 or 409.
+func (h Handlers) withdrawCase(c *gin.Context) {
+	caseID, ok := pathID(c, "case_id")
+	if !ok {
+		return
+	}
+	var body domain.Withdrawal
+	if err := httpx.DecodeJSON(c, &body); err != nil {
+		fail(c, err)
+		return
+	}
+	v, err := h.Svc.Withdraw(c.Request.Context(), caseID, auth.From(c).UserID, body)
 	if err != nil {
 		fail(c, err)
 		return

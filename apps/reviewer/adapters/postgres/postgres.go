@@ -263,7 +263,7 @@ func (r *Repository) CloseTask(ctx context.Context, caseID, jurorID string, reas
 		tag, err := tx.Exec(ctx, `
 			UPDATE tasks SET status = 'closed', close_reason = $3, closed_at = now(),
 			       voted_at = CASE WHEN $3 = 'voted' THEN now() END,
-			       settled_at = CASE WHEN $3 = 'released' THEN now() END
+			       settled_at = CASE WHEN $3 IN ('released', 'withdrawn') THEN now() END
 			WHERE case_id = $1 AND juror_id = $2 AND status = 'open'`, caseID, jurorID, string(reason))
 		if err != nil {
 			return fmt.Errorf("close task: %w", err)
