@@ -9,8 +9,9 @@
 // Run it through scripts/load.sh (make load), which starts PostgreSQL, Redis,
 // placement and scheduler on the load profile. Settings (environment):
 //
-//	LOAD_PHASES       comma-separated subset of redeem,intake (default both)
+//	LOAD_PHASES       comma-separated subset of redeem,intake,jury (default all)
 //	LOAD_SCALE        multiplies every count (default 1)
+//	LOAD_USERS        eligible users seeded for the jury draw (default 200000)
 //	LOAD_DRAIN_MAX    longest wait for the intake's round backlog to drain (default 3m)
 //	LOAD_OUT          the table's file (default docs/BENCHMARKS.md; "-" only prints)
 package main
@@ -30,12 +31,13 @@ import (
 	"github.com/govern/tests/platform"
 )
 
-var allPhases = []string{"redeem", "intake"}
+var allPhases = []string{"redeem", "intake", "jury"}
 
 type options struct {
 	phases   []string
 	scale    float64
 	drainMax time.Duration
+	users    int
 	out      string
 }
 
@@ -63,6 +65,9 @@ func parseOptions() (options, error) {
 	}
 	if o.drainMax, err = time.ParseDuration(env("LOAD_DRAIN_MAX", "3m")); err != nil {
 		return o, fmt.Errorf("LOAD_DRAIN_MAX: %w", err)
+	}
+	if o.users, err = strconv.Atoi(env("LOAD_USERS", "200000")); err != nil || o.users < 5 {
+		return o, fmt.Errorf("LOAD_USERS must be a whole number of at least 5")
 	}
 	o.out = env("LOAD_OUT", filepath.Join(os.Getenv("GOVERN_ROOT"), "docs", "BENCHMARKS.md"))
 	return o, nil
@@ -105,7 +110,7 @@ func run(o options) int {
 	defer l.close()
 	logf("platform ready")
 	phases := map[string]func(context.Context) error{
-		"redeem": l.redeem, "intake": l.intake,
+		"redeem": l.redeem, "intake": l.intake, "jury": l.jury,
 	}
 	failed := false
 	for _, name := range o.phases {
