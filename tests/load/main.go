@@ -9,7 +9,7 @@
 // Run it through scripts/load.sh (make load), which starts PostgreSQL, Redis,
 // placement and scheduler on the load profile. Settings (environment):
 //
-//	LOAD_PHASES       comma-separated subset of redeem,intake,jury (default all)
+//	LOAD_PHASES       comma-separated subset of redeem,jury,rounds,intake (default all, in that order)
 //	LOAD_SCALE        multiplies every count (default 1)
 //	LOAD_USERS        eligible users seeded for the jury draw (default 200000)
 //	LOAD_DRAIN_MAX    longest wait for the intake's round backlog to drain (default 3m)
@@ -31,7 +31,9 @@ import (
 	"github.com/govern/tests/platform"
 )
 
-var allPhases = []string{"redeem", "intake", "jury"}
+// allPhases in their default order: rounds before intake, which leaves
+// rounds open (rounds stops the report app for its bare probe).
+var allPhases = []string{"redeem", "jury", "rounds", "intake"}
 
 type options struct {
 	phases   []string
@@ -110,7 +112,7 @@ func run(o options) int {
 	defer l.close()
 	logf("platform ready")
 	phases := map[string]func(context.Context) error{
-		"redeem": l.redeem, "intake": l.intake, "jury": l.jury,
+		"redeem": l.redeem, "intake": l.intake, "jury": l.jury, "rounds": l.rounds,
 	}
 	failed := false
 	for _, name := range o.phases {

@@ -434,3 +434,10 @@ func (p *Platform) RSS(name string) (int64, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS for %s", name)
 }
+
+// SidecarGRPCAddr is the host:port of app's sidecar gRPC API (the
+// workflow API among it); calls need the header dapr-api-token set to
+// DaprToken(app).
+func (p *Platform) SidecarGRPCAddr(app string) string {
+	return "127.0.0.1:" + strconv.Itoa(p.port("GOVERN_SIDECAR_GRPC_BASE", app))
+}
