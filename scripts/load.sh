@@ -4,7 +4,7 @@
 # defaults (fsync and synchronous commit on), so a 202 is a committed report
 # and the bare ceiling is measured on the same server. The apps and sidecars
 # serve pprof on 127.0.0.1 (GOVERN_PPROF_BASE); profiles go to
-# .local/load/profiles. Settings: LOAD_PHASES, LOAD_SCALE, LOAD_DRAIN_MAX,
+# .local/load/profiles. Settings: LOAD_PHASES, LOAD_SCALE, LOAD_USERS, LOAD_DRAIN_MAX,
 # LOAD_OUT (tests/load/main.go). Not part of make test.
 source "$(dirname "$0")/lib.sh"
 profile load

@@ -14,7 +14,8 @@ import (
 // sidecar's app token, juries of five) at LOAD_USERS eligible users seeded
 // into the reviewer database, beside a bare indexed SELECT ... LIMIT 5 on
 // the same jurors table; the seeded users are removed afterwards so that
-// later phases draw from their own pool.
+// later phases draw from their own pool (and vacuumed, so that their dead
+// rows do not slow those draws).
 func (l *load) jury(ctx context.Context) error {
 	users := l.o.users
 	prefix := l.run + "-jp-"
@@ -104,6 +105,13 @@ func (l *load) dropJuryPool(prefix string) {
 	} {
 		if _, err := l.reviewer.Exec(ctx, q, prefix); err != nil {
 			logf("jury: drop the seeded pool: %v", err)
+		}
+	}
+	// Without this the next phase's draws walk the dead index entries of
+	// the removed users until autovacuum gets to them.
+	for _, table := range []string{"jurors", "profiles", "tasks", "draws"} {
+		if _, err := l.reviewer.Exec(ctx, "VACUUM ANALYZE "+table); err != nil {
+			logf("jury: vacuum %s: %v", table, err)
 		}
 	}
 }

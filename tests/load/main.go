@@ -1,7 +1,9 @@
 // Command load measures the platform's figures next to their bare ceilings,
 // in one run on one machine (issue 11). Implemented so far: intake over HTTP
-// beside bare single-row INSERT commits, and redemptions beside a pgx
-// transaction of the same shape (see docs/BENCHMARKS.md for what is not). It prints a
+// beside bare single-row INSERT commits, redemptions beside a pgx
+// transaction of the same shape, the jury draw beside a bare indexed
+// SELECT ... LIMIT 5, and full rounds with voting bots beside a bare
+// workflow of the same shape (see docs/BENCHMARKS.md for what is not). It prints a
 // progress line every few seconds, then the table, which it also writes to
 // docs/BENCHMARKS.md with the command that produced it; CPU and heap
 // profiles of the apps and sidecars go to .local/load/profiles.

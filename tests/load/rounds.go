@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dapr/durabletask-go/backend"
 	"github.com/dapr/durabletask-go/workflow"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -143,7 +144,7 @@ func (l *load) bareWorkflow(ctx context.Context, n, conns int) (Result, error) {
 	}
 	wctx, stopWorker := context.WithCancel(ctx)
 	defer stopWorker()
-	wf := workflow.NewClient(cc)
+	wf := workflow.NewClientWithLogger(cc, probeLogger{})
 	if err := wf.StartWorker(wctx, reg); err != nil {
 		return Result{}, err
 	}
@@ -408,4 +409,23 @@ func voteToDecision(votes map[string][]time.Time, decided map[string]time.Time) 
 		}
 	}
 	return h
+}
+
+// probeLogger keeps the probe worker's warnings and errors, in the tool's
+// progress lines, and drops its debug and info lines.
+type probeLogger struct{}
+
+var _ backend.Logger = probeLogger{}
+
+func (probeLogger) Debug(...any)          {}
+func (probeLogger) Debugf(string, ...any) {}
+func (probeLogger) Info(...any)           {}
+func (probeLogger) Infof(string, ...any)  {}
+func (probeLogger) Warn(v ...any)         { logf("probe worker: %s", fmt.Sprint(v...)) }
+func (probeLogger) Warnf(f string, v ...any) {
+	logf("probe worker: %s", fmt.Sprintf(f, v...))
+}
+func (probeLogger) Error(v ...any) { logf("probe worker: %s", fmt.Sprint(v...)) }
+func (probeLogger) Errorf(f string, v ...any) {
+	logf("probe worker: %s", fmt.Sprintf(f, v...))
 }
