@@ -43,7 +43,9 @@ func (l *load) rounds(ctx context.Context) error {
 	bctx, stopBots := context.WithCancel(ctx)
 	defer stopBots()
 	b.run(bctx)
-	prefix := l.run + "-rd-"
+	// Not l.run + "-...": intake counts the reports and cases whose ids
+	// start with that as its own.
+	prefix := "rd-" + l.run + "-"
 	seen := newDecisionWatch()
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
