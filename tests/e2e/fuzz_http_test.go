@@ -116,6 +116,9 @@ var (
 	withdrawalBody = &template{strict: true, fields: []field{
 		{name: "reason", kind: "text", valid: constant("listing deleted")},
 	}}
+	limitsBody = &template{strict: true, fields: []field{
+		{name: "daily_report_cap", kind: "int", valid: constant(50)},
+	}}
 	policyBody = &template{strict: true, fields: []field{
 		{name: "jury_size", kind: "int", valid: constant(3)}, {name: "quorum", kind: "int", valid: constant(2)},
 		{name: "juror_timeout", kind: "duration", valid: constant("1h")}, {name: "max_duration", kind: "duration", valid: constant("24h")},
@@ -216,6 +219,7 @@ var fuzzRoutes = []fuzzRoute{
 	// Report.
 	{app: "report", method: "POST", path: "/v1/reports", access: user, body: reportBody},
 	{app: "report", method: "GET", path: "/v1/reports/:id", access: user, harmless: true},
+	{app: "report", method: "GET", path: "/v1/reporters/:id", access: user, harmless: true},
 	{app: "report", method: "GET", path: "/v1/cases", access: user, harmless: true,
 		query: []string{"status", "kind", "created_after", "created_before", "limit", "cursor"}},
 	{app: "report", method: "GET", path: "/v1/cases/:id", access: user, harmless: true},
@@ -224,6 +228,8 @@ var fuzzRoutes = []fuzzRoute{
 	{app: "report", method: "POST", path: "/v1/cases/:id/withdrawal", access: ops, body: withdrawalBody},
 	{app: "report", method: "GET", path: "/v1/policies", access: user, harmless: true},
 	{app: "report", method: "PUT", path: "/v1/policies/:kind", access: ops, body: policyBody},
+	{app: "report", method: "GET", path: "/v1/intake-limits", access: user, harmless: true},
+	{app: "report", method: "PUT", path: "/v1/intake-limits", access: ops, body: limitsBody},
 	{app: "report", method: "POST", path: "/events/reports", access: sidecar, body: reportMessage, event: true},
 	{app: "report", method: "POST", path: "/configuration/report-config/:key", access: sidecar, config: true},
 

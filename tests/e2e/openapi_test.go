@@ -384,6 +384,7 @@ func restoreSettingsAfter(t *testing.T, ctx context.Context) {
 		m, _ := p.(map[string]any)
 		saved[setting{"report", "/v1/policies/" + fmt.Sprint(m["kind"])}] = m
 	}
+	saved[setting{"report", "/v1/intake-limits"}] = read("report", "/v1/intake-limits")
 	for _, path := range []string{"/v1/pool-rule", "/v1/fatigue", "/v1/adjustment"} {
 		saved[setting{"reviewer", path}] = read("reviewer", path)
 	}

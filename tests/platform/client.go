@@ -45,6 +45,7 @@ type Client struct {
 type Response struct {
 	Status int
 	Body   []byte
+	Header http.Header
 }
 
 // JSON decodes the body into v.
@@ -108,7 +109,7 @@ func (c Client) Do(ctx context.Context, method, path string, body any, headers .
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
-	return Response{Status: resp.StatusCode, Body: data}, err
+	return Response{Status: resp.StatusCode, Body: data, Header: resp.Header}, err
 }
 
 // As returns a client of app for user with roles.

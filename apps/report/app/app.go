@@ -201,8 +201,19 @@ type Repository interface {
 	ReportByKey(ctx context.Context, reporterID, key string) (rc Receipt, fingerprint string, found bool, err error)
 	// FileReport stores a report, joining the target's open case or opening a
 	// new one with policy (an empty receipt: another request won the key).
-	FileReport(ctx context.Context, key string, r domain.Report, policy domain.Policy, now time.Time) (Filed, error)
+	// Under a daily cap above zero, a reporter who already filed cap reports
+	// since the UTC day began gets a *domain.DailyCapError and nothing is stored.
+	FileReport(ctx context.Context, key string, r domain.Report, policy domain.Policy, cap int, now time.Time) (Filed, error)
+	// StoredSetting returns the raw value and version of a setting (found
+	// false if no operator set it).
+	StoredSetting(ctx context.Context, key string) (value []byte, version int64, found bool, err error)
+	// SaveSetting stores a setting (notifying every replica's sidecar) and
+	// returns its version.
+	SaveSetting(ctx context.Context, key string, value []byte) (int64, error)
 	Report(ctx context.Context, id string) (ReportView, error)
+	// ReporterCounts returns how many reports reporterID filed and how many
+	// of their cases ended upheld and rejected.
+	ReporterCounts(ctx context.Context, reporterID string) (filed, upheld, rejected int, err error)
 	Case(ctx context.Context, id string) (CaseView, error)
 	ListCases(ctx context.Context, f CaseFilter) (items []CaseView, next string, err error)
 	// Voter returns the case's status and whether jurorID was drawn for it
@@ -352,6 +363,15 @@ func (s *Service) ReloadPolicies(ctx context.Context) error {
 	for _, vp := range stored {
 		s.Policies.Apply(vp.Policy, vp.Version)
 	}
+	raw, version, found, err := s.Repo.StoredSetting(ctx, KeyIntakeLimits)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", KeyIntakeLimits, err)
+	}
+	if found {
+		if _, err := s.Policies.Live().Apply(KeyIntakeLimits, raw, version); err != nil {
+			s.Log.Warn("stored setting refused; keeping the current one", "key", KeyIntakeLimits, "err", err)
+		}
+	}
 	return nil
 }
 
@@ -374,7 +394,7 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 		return Receipt{}, false, err
 	}
 	now := s.Now().UTC()
-	filed, err := s.Repo.FileReport(ctx, key, r, policy, now)
+	filed, err := s.Repo.FileReport(ctx, key, r, policy, s.Policies.DailyReportCap(), now)
 	if errors.Is(err, domain.ErrAlreadyReported) && key != "" {
 		// Two deliveries of one message (or two retries of one request)
 		// raced past the key look-up: the one-report-per-reporter rule

@@ -24,7 +24,7 @@ func Permanent(err error) bool {
 	for _, target := range []error{
 		text.ErrInvalid, ErrRefused, ErrJurorNotFound, ErrNotClosed,
 		domain.ErrInvalidReport, domain.ErrInvalidVote, domain.ErrInvalidPolicy,
-		domain.ErrAlreadyReported, domain.ErrIdempotencyKeyReused,
+		domain.ErrAlreadyReported, domain.ErrIdempotencyKeyReused, domain.ErrDailyCapReached,
 		domain.ErrCaseNotFound, domain.ErrReportNotFound, domain.ErrNotJuror,
 	} {
 		if errors.Is(err, target) {

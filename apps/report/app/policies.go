@@ -14,6 +14,7 @@ import (
 type PolicyCache struct {
 	live     *liveconfig.Settings
 	policies map[string]*liveconfig.Value[domain.Policy]
+	dailyCap *liveconfig.Value[int]
 }
 
 // NewPolicyCache starts with the defaults.
@@ -22,6 +23,7 @@ func NewPolicyCache() *PolicyCache {
 	for _, k := range domain.Kinds {
 		c.policies[k] = liveconfig.Add(c.live, SettingKey(k), domain.DefaultPolicy(k), 0, liveconfig.JSON(policyOf(k)))
 	}
+	c.dailyCap = addIntakeLimits(c.live)
 	return c
 }
 

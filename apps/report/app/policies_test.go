@@ -15,7 +15,7 @@ func TestPolicyCacheStartsWithDefaults(t *testing.T) {
 			t.Fatalf("%s: %+v, want the default", p.Kind, p)
 		}
 	}
-	if len(c.Live().Keys()) != len(domain.Kinds) {
+	if len(c.Live().Keys()) != len(domain.Kinds)+1 || c.DailyReportCap() != domain.DefaultDailyReportCap {
 		t.Fatalf("keys %v", c.Live().Keys())
 	}
 }

@@ -2,6 +2,8 @@ package domain
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -91,3 +93,21 @@ func CheckDailyCap(filedToday, cap int, now time.Time) (allowed bool, retryAfter
 	secs := (left + time.Second - 1) / time.Second
 	return false, max(secs, 1) * time.Second
 }
+
+// ErrDailyCapReached means the reporter filed as many reports today (UTC) as
+// the daily cap allows.
+var ErrDailyCapReached = errors.New("daily report cap reached")
+
+// DailyCapError is ErrDailyCapReached with the cap and how long until the
+// reporter may file again.
+type DailyCapError struct {
+	Cap        int
+	RetryAfter time.Duration
+}
+
+func (e *DailyCapError) Error() string {
+	return fmt.Sprintf("%v: at most %d reports per reporter per UTC day, retry after %ds", ErrDailyCapReached, e.Cap, int64(e.RetryAfter/time.Second))
+}
+
+// Is makes errors.Is(err, ErrDailyCapReached) hold.
+func (e *DailyCapError) Is(target error) bool { return target == ErrDailyCapReached }

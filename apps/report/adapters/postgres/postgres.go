@@ -80,6 +80,29 @@ func (r *Repo) SavePolicy(ctx context.Context, p domain.Policy) (int64, error) {
 	return version, err
 }
 
+// StoredSetting reads one setting of the settings table.
+func (r *Repo) StoredSetting(ctx context.Context, key string) ([]byte, int64, bool, error) {
+	var (
+		value   string
+		version int64
+	)
+	err := r.db.QueryRow(ctx, `SELECT value, version::bigint FROM settings WHERE key = $1`, key).Scan(&value, &version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, false, nil
+	}
+	return []byte(value), version, err == nil, err
+}
+
+// SaveSetting upserts a setting; the table's trigger notifies the sidecars'
+// configuration subscriptions.
+func (r *Repo) SaveSetting(ctx context.Context, key string, value []byte) (int64, error) {
+	var version int64
+	err := r.db.QueryRow(ctx, `INSERT INTO settings (key, value, version) VALUES ($1, $2, '1')
+		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = (settings.version::bigint + 1)::text
+		RETURNING version::bigint`, key, string(value)).Scan(&version)
+	return version, err
+}
+
 func (r *Repo) ReportByKey(ctx context.Context, reporterID, key string) (app.Receipt, string, bool, error) {
 	var (
 		rc          app.Receipt
@@ -104,9 +127,9 @@ func (r *Repo) ReportByKey(ctx context.Context, reporterID, key string) (app.Rec
 // joins. A reporter who sits undecided on the jury of the case they join is
 // recused in the same transaction (under the case row's lock, which SaveJury
 // also takes).
-func (r *Repo) FileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, now time.Time) (app.Filed, error) {
+func (r *Repo) FileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, cap int, now time.Time) (app.Filed, error) {
 	for attempt := 0; ; attempt++ {
-		f, err := r.fileReport(ctx, key, rep, policy, now)
+		f, err := r.fileReport(ctx, key, rep, policy, cap, now)
 		if pg.IsUniqueViolation(err, "cases_one_open_per_target") && attempt < 3 {
 			continue
 		}
@@ -130,12 +153,27 @@ func isDataException(err error) bool {
 	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
 }
 
-func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, now time.Time) (app.Filed, error) {
+func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, cap int, now time.Time) (app.Filed, error) {
 	tx, err := r.db.Begin(ctx)
 	if err != nil {
 		return app.Filed{}, err
 	}
 	defer tx.Rollback(ctx)
+	if cap > 0 {
+		// One reporter's reports are counted and stored one at a time, so
+		// that concurrent requests cannot all pass the count.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('report-cap:' || $1, 0))`, rep.ReporterID); err != nil {
+			return app.Filed{}, err
+		}
+		var today int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM reports WHERE reporter_id = $1 AND created_at >= $2`,
+			rep.ReporterID, domain.UTCDay(now)).Scan(&today); err != nil {
+			return app.Filed{}, err
+		}
+		if ok, retry := domain.CheckDailyCap(today, cap, now); !ok {
+			return app.Filed{}, &domain.DailyCapError{Cap: cap, RetryAfter: retry}
+		}
+	}
 
 	rc := app.Receipt{ReportID: newID("r_")}
 	newCase := false
@@ -205,6 +243,15 @@ func (r *Repo) Report(ctx context.Context, id string) (app.ReportView, error) {
 		return v, domain.ErrReportNotFound
 	}
 	return v, err
+}
+
+// ReporterCounts counts the reporter's reports and, among their cases, the
+// upheld and rejected ones (by whoever decided them: jury or staff).
+func (r *Repo) ReporterCounts(ctx context.Context, reporterID string) (filed, upheld, rejected int, err error) {
+	err = r.db.QueryRow(ctx, `SELECT count(*),
+			count(*) FILTER (WHERE c.status = 'upheld'), count(*) FILTER (WHERE c.status = 'rejected')
+		FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.reporter_id = $1`, reporterID).Scan(&filed, &upheld, &rejected)
+	return filed, upheld, rejected, err
 }
 
 const caseColumns = `c.id, c.target_kind, c.target_id, c.target_owner, c.reason, c.status, c.policy, c.report_count,

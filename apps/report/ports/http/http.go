@@ -4,6 +4,7 @@ package http
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,15 +32,18 @@ func (h Handlers) Register(r gin.IRouter, jwtSecret string) {
 	v1.POST("/cases/:id/votes", h.castVote)
 	v1.POST("/cases/:id/resolution", auth.RequireOps, h.resolveCase)
 	v1.POST("/cases/:id/withdrawal", auth.RequireAnyRole("ops", domain.RoleMarketplace), h.withdrawCase)
+	v1.GET("/reporters/:id", h.getReporter)
 	v1.GET("/policies", h.listPolicies)
 	v1.PUT("/policies/:kind", auth.RequireOps, h.putPolicy)
+	v1.GET("/intake-limits", h.getIntakeLimits)
+	v1.PUT("/intake-limits", auth.RequireOps, h.putIntakeLimits)
 }
 
 // mapError is the one place domain errors become HTTP answers.
 func mapError(err error) *httpx.Error {
 	switch {
 	case errors.Is(err, domain.ErrInvalidReport), errors.Is(err, domain.ErrInvalidVote), errors.Is(err, domain.ErrInvalidPolicy),
-		errors.Is(err, domain.ErrInvalidResolution), errors.Is(err, domain.ErrInvalidWithdrawal), errors.Is(err, text.ErrInvalid):
+		errors.Is(err, domain.ErrInvalidResolution), errors.Is(err, domain.ErrInvalidWithdrawal), errors.Is(err, app.ErrInvalidLimits), errors.Is(err, text.ErrInvalid):
 		return httpx.BadRequest(err.Error())
 	case errors.Is(err, domain.ErrCaseNotFound), errors.Is(err, domain.ErrReportNotFound):
 		return httpx.NotFound(err.Error())
@@ -61,6 +65,8 @@ func mapError(err error) *httpx.Error {
 		return httpx.Conflict("not_resolvable", err.Error())
 	case errors.Is(err, domain.ErrNotWithdrawable):
 		return httpx.Conflict("not_withdrawable", err.Error())
+	case errors.Is(err, domain.ErrDailyCapReached):
+		return &httpx.Error{Status: http.StatusTooManyRequests, Code: "daily_cap_reached", Message: err.Error()}
 	}
 	return nil
 }
@@ -96,6 +102,9 @@ func (h Handlers) submitReport(c *gin.Context) {
 		}
 	}
 	rc, replayed, err := h.Svc.SubmitReport(c.Request.Context(), key, r)
+	if capped := (*domain.DailyCapError)(nil); errors.As(err, &capped) {
+		c.Header("Retry-After", strconv.FormatInt(int64(capped.RetryAfter/time.Second), 10))
+	}
 	if err != nil {
 		fail(c, err)
 		return
@@ -129,6 +138,24 @@ func (h Handlers) getReport(c *gin.Context) {
 		"reason": v.Report.Reason, "evidence": nonNil(v.Report.Evidence), "case_id": v.CaseID,
 		"status": v.Status, "created_at": v.CreatedAt.UTC(),
 	})
+}
+
+// getReporter shows a reporter's record to that reporter and to operators.
+func (h Handlers) getReporter(c *gin.Context) {
+	id, ok := pathID(c, "reporter_id")
+	if !ok {
+		return
+	}
+	if !auth.From(c).Is(id) {
+		fail(c, httpx.Forbidden("only the reporter or an operator may read a reporter's record"))
+		return
+	}
+	rec, err := h.Svc.Reporter(c.Request.Context(), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, rec)
 }
 
 func nonNil(s []string) []string {
@@ -339,4 +366,22 @@ func (h Handlers) putPolicy(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, p)
+}
+
+func (h Handlers) getIntakeLimits(c *gin.Context) {
+	c.JSON(http.StatusOK, h.Svc.IntakeLimits())
+}
+
+func (h Handlers) putIntakeLimits(c *gin.Context) {
+	var body app.IntakeLimits
+	if err := httpx.DecodeJSON(c, &body); err != nil {
+		fail(c, err)
+		return
+	}
+	l, err := h.Svc.ChangeIntakeLimits(c.Request.Context(), body)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, l)
 }
