@@ -34,7 +34,7 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.Pool) error {
-	sidecar := daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken)
+	sidecar := daprx.New(cfg.DaprGRPC, cfg.DaprAPIToken)
 	engine := &roundwf.Engine{}
 	pubsub := daprpubsub.Publisher{Sidecar: sidecar, PubSub: cfg.PubSub}
 	// A row claimed by a replica that dies waits out its lease: keep it

@@ -31,7 +31,7 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool.Pool) error {
-	sidecar := daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken)
+	sidecar := daprx.New(cfg.DaprGRPC, cfg.DaprAPIToken)
 	relay := &outbox.Relay{DB: pool, Log: log, Service: "reviewer"}
 	repo := postgres.New(pool)
 	svc := app.New(repo, daprpubsub.New(sidecar, cfg.PubSub), log, relay.Wake)

@@ -41,7 +41,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpo
 	// Rules written by other replicas arrive through the sidecar's
 	// configuration subscription (reward-config reads the settings table).
 	settings := &liveconfig.Watcher{
-		Sidecar: daprx.New(cfg.DaprHTTP, cfg.DaprAPIToken), Store: config.String("CONFIG_STORE", "reward-config"),
+		Sidecar: daprx.New(cfg.DaprGRPC, cfg.DaprAPIToken), Store: config.String("CONFIG_STORE", "reward-config"),
 		Settings: application.Rules.Live(), Reload: application.ReloadRules.Handle, Log: log,
 	}
 

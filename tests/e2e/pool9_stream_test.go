@@ -106,6 +106,7 @@ func startReviewerReplica(t *testing.T, ctx context.Context, env ...string) (str
 	addr := l.Addr().String()
 	l.Close()
 	sidecar, _ := url.Parse(plat.SidecarURL("reviewer"))
+	_, grpcPort, _ := net.SplitHostPort(plat.SidecarGRPC("reviewer"))
 	logFile, err := os.Create(filepath.Join(os.Getenv("GOVERN_STATE"), "logs", "reviewer-stream-replica.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +115,7 @@ func startReviewerReplica(t *testing.T, ctx context.Context, env ...string) (str
 	cmd := exec.Command(filepath.Join(os.Getenv("GOVERN_BIN"), "reviewer"))
 	cmd.Env = append(os.Environ(), "HTTP_ADDR="+addr, "DATABASE_URL="+plat.DatabaseURL("reviewer"),
 		"APP_API_TOKEN="+plat.AppToken("reviewer"), "DAPR_API_TOKEN="+plat.DaprToken("reviewer"),
-		"DAPR_HTTP_PORT="+sidecar.Port())
+		"DAPR_HTTP_PORT="+sidecar.Port(), "DAPR_GRPC_PORT="+grpcPort)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

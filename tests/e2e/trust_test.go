@@ -116,7 +116,8 @@ func TestSidecarAPIRefusesCallersWithoutTheDaprToken(t *testing.T) {
 	victim := unique("sidecar-victim")
 	caseID := unique("c_sidecar")
 	for _, tok := range []string{"", "wrong", plat.DaprToken("reward")} {
-		sidecar := daprx.New(plat.SidecarURL("report"), tok)
+		sidecar := daprx.New(plat.SidecarGRPC("report"), tok)
+		defer sidecar.Close()
 		err := sidecar.Publish(ctx, "pubsub", "case-decided", decided(caseID, time.Now(), victim))
 		if !daprx.IsRemote(err, http.StatusUnauthorized, "") {
 			t.Errorf("publish with token %q: %v, want 401", tok, err)

@@ -1,13 +1,11 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,7 +49,7 @@ type probe struct {
 	limits  *liveconfig.Value[probeLimits]
 	reloads atomic.Int64
 	mu      sync.Mutex
-	posted  []string // versions of "limits" the sidecar posted to the route
+	posted  []string // versions of "limits" the sidecar sent on the stream
 	appPort int
 	ports   [4]int // sidecar HTTP, gRPC, internal gRPC, metrics
 	res     string
@@ -99,9 +96,11 @@ func newProbe(t *testing.T) *probe {
 
 	live := liveconfig.New()
 	p.limits = liveconfig.Add(live, "limits", probeLimits{Max: 0}, 0, liveconfig.JSON(parseProbeLimits))
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The watcher logs every item the sidecar sends at debug level: record
+	// the versions of "limits", and print warnings.
+	log := slog.New(&recorder{p: p, next: slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})})
 	w := &liveconfig.Watcher{
-		Store: "probe-config", Settings: live, Log: log, Renew: time.Second,
+		Store: "probe-config", Settings: live, Log: log, MaxBackoff: time.Second,
 		Reload: func(ctx context.Context) error {
 			p.reloads.Add(1)
 			rows, err := p.db.Query(ctx, `SELECT key, value, version::bigint FROM settings`)
@@ -122,17 +121,7 @@ func newProbe(t *testing.T) *probe {
 	}
 	engine := httpx.NewEngine(log, p.appTok, func(context.Context) error { return nil })
 	w.Register(engine)
-	// Record what the sidecar posts to the configuration route, then serve it.
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/configuration/probe-config/") {
-			body, _ := io.ReadAll(io.LimitReader(r.Body, httpx.MaxBody))
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			p.mu.Lock()
-			p.posted = append(p.posted, versionsIn(string(body))...)
-			p.mu.Unlock()
-		}
-		engine.ServeHTTP(rw, r)
-	}))
+	srv := httptest.NewServer(engine)
 	t.Cleanup(srv.Close)
 	p.appPort = srv.Listener.Addr().(*net.TCPAddr).Port
 	for i := range p.ports {
@@ -161,7 +150,8 @@ spec:
 		t.Fatal(err)
 	}
 	p.startSidecar()
-	w.Sidecar = daprx.New(fmt.Sprintf("http://127.0.0.1:%d", p.ports[0]), p.daprTok)
+	w.Sidecar = daprx.New(fmt.Sprintf("127.0.0.1:%d", p.ports[1]), p.daprTok)
+	t.Cleanup(w.Sidecar.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
@@ -169,15 +159,47 @@ spec:
 	return p
 }
 
-// versionsIn picks the versions of "limits" out of a posted update.
-func versionsIn(body string) []string {
-	var out []string
-	for _, part := range strings.Split(body, `"version":"`)[1:] {
-		if v, _, ok := strings.Cut(part, `"`); ok {
-			out = append(out, v)
+// recorder is a slog handler that records the versions of "limits" in the
+// watcher's "configuration item received" records and passes the rest on.
+type recorder struct {
+	p    *probe
+	next slog.Handler
+}
+
+func (r *recorder) Enabled(ctx context.Context, l slog.Level) bool {
+	return l == slog.LevelDebug || r.next.Enabled(ctx, l)
+}
+
+func (r *recorder) Handle(ctx context.Context, rec slog.Record) error {
+	if rec.Message == "configuration item received" {
+		var key, version string
+		rec.Attrs(func(a slog.Attr) bool {
+			switch a.Key {
+			case "key":
+				key = a.Value.String()
+			case "version":
+				version = a.Value.String()
+			}
+			return true
+		})
+		if key == "limits" {
+			r.p.mu.Lock()
+			r.p.posted = append(r.p.posted, version)
+			r.p.mu.Unlock()
 		}
 	}
-	return out
+	if !r.next.Enabled(ctx, rec.Level) {
+		return nil
+	}
+	return r.next.Handle(ctx, rec)
+}
+
+func (r *recorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return &recorder{p: r.p, next: r.next.WithAttrs(as)}
+}
+
+func (r *recorder) WithGroup(name string) slog.Handler {
+	return &recorder{p: r.p, next: r.next.WithGroup(name)}
 }
 
 // write stores a setting as a service's repository does; the trigger
@@ -271,13 +293,13 @@ func TestWatcherKeepsSettingsLiveThroughARealSidecar(t *testing.T) {
 	})
 
 	p.write("limits", `{"max":2}`, 2)
-	waitFor(t, "version 2 posted by the sidecar and applied", func() bool { return p.wasPosted("2") && p.limits.Get().Max == 2 })
+	waitFor(t, "version 2 sent by the sidecar and applied", func() bool { return p.wasPosted("2") && p.limits.Get().Max == 2 })
 
-	// An older version and an invalid value are posted too, and change nothing.
+	// An older version and an invalid value are sent too, and change nothing.
 	p.write("limits", `{"max":99}`, 1)
 	p.write("limits", `{"max":0}`, 3)
 	p.write("limits", `{"max":`, 4)
-	waitFor(t, "older and invalid versions posted", func() bool { return p.wasPosted("1") && p.wasPosted("3") && p.wasPosted("4") })
+	waitFor(t, "older and invalid versions sent", func() bool { return p.wasPosted("1") && p.wasPosted("3") && p.wasPosted("4") })
 	if got := p.limits.Current(); got.Value.Max != 2 || got.Version != 2 {
 		t.Fatalf("after older and invalid versions: %+v", got)
 	}
@@ -292,5 +314,5 @@ func TestWatcherKeepsSettingsLiveThroughARealSidecar(t *testing.T) {
 	p.startSidecar()
 	waitFor(t, "version 6 reloaded after the restart", func() bool { return p.reloads.Load() > reloads && p.limits.Get().Max == 6 })
 	p.write("limits", `{"max":7}`, 7)
-	waitFor(t, "version 7 posted by the restarted sidecar", func() bool { return p.wasPosted("7") && p.limits.Get().Max == 7 })
+	waitFor(t, "version 7 sent by the restarted sidecar", func() bool { return p.wasPosted("7") && p.limits.Get().Max == 7 })
 }

@@ -121,7 +121,7 @@ func (l *load) bareWorkflow(ctx context.Context, n, conns int) (Result, error) {
 	withToken := func(ctx context.Context) context.Context {
 		return metadata.AppendToOutgoingContext(ctx, "dapr-api-token", token)
 	}
-	cc, err := grpc.NewClient(l.plat.SidecarGRPCAddr("report"),
+	cc, err := grpc.NewClient(l.plat.SidecarGRPC("report"),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 			return invoker(withToken(ctx), method, req, reply, cc, opts...)

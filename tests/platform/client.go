@@ -126,5 +126,5 @@ func (p *Platform) AsSidecar(app string) Client {
 // Sidecar returns a client of app's sidecar API (publish, invoke, state),
 // with the Dapr API token that sidecar requires.
 func (p *Platform) Sidecar(app string) *daprx.Client {
-	return daprx.New(p.SidecarURL(app), p.DaprToken(app))
+	return daprx.New(p.SidecarGRPC(app), p.DaprToken(app))
 }

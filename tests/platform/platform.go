@@ -150,6 +150,12 @@ func (p *Platform) SidecarURL(app string) string {
 	return fmt.Sprintf("http://127.0.0.1:%d", p.port("GOVERN_SIDECAR_HTTP_BASE", app))
 }
 
+// SidecarGRPC is the host:port of the app's sidecar gRPC API (the workflow
+// API among it); calls need the header dapr-api-token set to DaprToken(app).
+func (p *Platform) SidecarGRPC(app string) string {
+	return fmt.Sprintf("127.0.0.1:%d", p.port("GOVERN_SIDECAR_GRPC_BASE", app))
+}
+
 // SidecarMetricsURL is the app's sidecar's Prometheus endpoint.
 func (p *Platform) SidecarMetricsURL(app string) string {
 	return fmt.Sprintf("http://127.0.0.1:%d/metrics", p.port("GOVERN_SIDECAR_METRICS_BASE", app))
@@ -433,11 +439,4 @@ func (p *Platform) RSS(name string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS for %s", name)
-}
-
-// SidecarGRPCAddr is the host:port of app's sidecar gRPC API (the
-// workflow API among it); calls need the header dapr-api-token set to
-// DaprToken(app).
-func (p *Platform) SidecarGRPCAddr(app string) string {
-	return "127.0.0.1:" + strconv.Itoa(p.port("GOVERN_SIDECAR_GRPC_BASE", app))
 }

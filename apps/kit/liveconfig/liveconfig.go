@@ -1,16 +1,18 @@
 // Package liveconfig keeps operator settings live on every replica through
 // the Dapr Configuration API. The owning service writes a setting to its
 // database, where its configuration table notifies the sidecars
-// (configuration.postgresql); each replica subscribes through its sidecar and
-// applies every change it is posted. Because a sidecar restart silently drops
-// subscriptions, the watcher also renews its subscription periodically and
-// reloads everything from the database when it does.
+// (configuration.postgresql); each replica holds a subscription stream to its
+// sidecar (gRPC) and applies every change it sends. When the stream ends (a
+// sidecar restart), the watcher subscribes again with backoff and, once the
+// sidecar confirms, reloads everything from the database, so no change made
+// while it was not subscribed is missed.
 package liveconfig
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -31,9 +33,9 @@ type Watcher struct {
 	// truth) and applies it; called at each (re)subscription.
 	Reload func(context.Context) error
 	Log    *slog.Logger
-	// Renew is how often the subscription is renewed (default 5s): a sidecar
-	// restart drops subscriptions without telling the app.
-	Renew time.Duration
+	// MaxBackoff caps the wait between subscription attempts (default 5s);
+	// the first retry waits 100ms.
+	MaxBackoff time.Duration
 }
 
 // Register mounts the route the sidecar posts changes to. It always answers
@@ -61,6 +63,7 @@ func (w *Watcher) Register(r gin.IRouter) {
 }
 
 func (w *Watcher) apply(key string, it daprx.ConfigItem) {
+	w.Log.Debug("configuration item received", "store", w.Store, "key", key, "version", it.Version)
 	version, err := strconv.ParseInt(it.Version, 10, 64)
 	if err != nil {
 		w.Log.Warn("ignoring setting without a numeric version", "store", w.Store, "key", key, "version", it.Version)
@@ -77,34 +80,46 @@ func (w *Watcher) apply(key string, it daprx.ConfigItem) {
 	}
 }
 
-// Run keeps the subscription alive until ctx ends.
+// Run keeps the subscription alive until ctx ends: each time the stream
+// ends or cannot be opened, it waits (doubling from 100ms up to MaxBackoff,
+// back to 100ms after a subscription that held) and subscribes again.
 func (w *Watcher) Run(ctx context.Context) {
-	renew := w.Renew
-	if renew == 0 {
-		renew = 5 * time.Second
+	maxWait := w.MaxBackoff
+	if maxWait == 0 {
+		maxWait = 5 * time.Second
 	}
-	var id string
+	const minWait = 100 * time.Millisecond
+	wait := minWait
 	for {
-		newID, err := w.Sidecar.SubscribeConfiguration(ctx, w.Store, w.Settings.Keys())
-		if err != nil {
-			w.Log.Warn("subscribe to configuration", "store", w.Store, "err", err)
-		} else {
-			if id != "" {
-				_ = w.Sidecar.UnsubscribeConfiguration(ctx, w.Store, id)
-			}
-			id = newID
+		held := false
+		err := w.Sidecar.WatchConfiguration(ctx, w.Store, w.Settings.Keys(),
+			func(ctx context.Context) error {
+				if err := w.Reload(ctx); err != nil {
+					return fmt.Errorf("reload settings: %w", err)
+				}
+				held = true
+				w.Log.Info("subscribed to configuration", "store", w.Store)
+				return nil
+			},
+			func(items map[string]daprx.ConfigItem) {
+				for key, it := range items {
+					w.apply(key, it)
+				}
+			})
+		if ctx.Err() != nil {
+			return
 		}
-		if err := w.Reload(ctx); err != nil && ctx.Err() == nil {
-			w.Log.Warn("reload settings", "store", w.Store, "err", err)
+		if held {
+			wait = minWait
 		}
-		wait := renew
-		if err != nil {
-			wait = time.Second
-		}
+		w.Log.Warn("configuration subscription ended; subscribing again", "store", w.Store, "err", err, "wait", wait.String())
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		}
+		if !held {
+			wait = min(2*wait, maxWait)
 		}
 	}
 }
