@@ -139,9 +139,12 @@ func TestThousandsOfReportersStillGetAJuryWithoutAReporterOnIt(t *testing.T) {
 	if err != nil || resp.Status == 202 {
 		t.Fatalf("a reporter voted on the case: %v %v", resp, err)
 	}
-	if got := caseOf(t, ctx, rc.CaseID)["status"]; got != "voting" {
-		t.Fatalf("case %v, want voting", got)
-	}
+	// The reviewer opens the tasks before the report service's DrawJury
+	// activity records the jury and moves the case to voting: wait for it.
+	eventually(t, "the case voting", 20*time.Second, func() (bool, string) {
+		got := caseOf(t, ctx, rc.CaseID)["status"]
+		return got == "voting", fmt.Sprint("status ", got)
+	})
 }
 
 // A juror who reports the target of the case they sit on is recused: their
