@@ -695,20 +695,23 @@ func loadDecision(ctx context.Context, q pgx.Tx, caseID string, lock bool) (app.
 	return c, d, nil
 }
 
+// lockCase takes the case row's lock for the rest of tx and returns its
+// status and round; an unknown case is domain.ErrCaseNotFound.
+func lockCase(ctx context.Context, tx pgx.Tx, caseID string) (status string, round int, err error) {
+	err = tx.QueryRow(ctx, `SELECT status, round FROM cases WHERE id = $1 FOR UPDATE`, caseID).Scan(&status, &round)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", 0, domain.ErrCaseNotFound
+	}
+	return status, round, err
+}
+
 // ResolveCase records a staff decision on an escalated or undecided case
 // under the case row's lock and, in the same transaction, the publication
 // of the new decision (its own outbox key, so that a jury decision still
 // waiting to be published cannot absorb it).
 func (r *Repo) ResolveCase(ctx context.Context, caseID, staffID string, res domain.Resolution, now time.Time) (app.CaseView, error) {
 	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
-		var (
-			status string
-			round  int
-		)
-		err := tx.QueryRow(ctx, `SELECT status, round FROM cases WHERE id = $1 FOR UPDATE`, caseID).Scan(&status, &round)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return domain.ErrCaseNotFound
-		}
+		status, round, err := lockCase(ctx, tx, caseID)
 		if err != nil {
 			return err
 		}
@@ -849,14 +852,7 @@ func (r *Repo) CaseGauges(ctx context.Context) (app.CaseGauges, error) {
 // case-outcome notices. No case-decided is published, so nobody is paid.
 func (r *Repo) WithdrawCase(ctx context.Context, caseID, by string, w domain.Withdrawal, now time.Time) (app.CaseView, error) {
 	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
-		var (
-			status string
-			round  int
-		)
-		err := tx.QueryRow(ctx, `SELECT status, round FROM cases WHERE id = $1 FOR UPDATE`, caseID).Scan(&status, &round)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return domain.ErrCaseNotFound
-		}
+		status, round, err := lockCase(ctx, tx, caseID)
 		if err != nil {
 			return err
 		}
