@@ -55,15 +55,17 @@ type PendingCase struct {
 // that a case several credible users reported goes ahead of one from a
 // serial false reporter; then the oldest; then by id, so the order is total.
 func OrderPending(cases []PendingCase) {
-	slices.SortStableFunc(cases, func(a, b PendingCase) int {
-		if c := cmp.Compare(b.Credibility, a.Credibility); c != 0 {
-			return c
-		}
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.CaseID, b.CaseID)
-	})
+	slices.SortStableFunc(cases, comparePending)
+}
+
+func comparePending(a, b PendingCase) int {
+	if c := cmp.Compare(b.Credibility, a.Credibility); c != 0 {
+		return c
+	}
+	if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.CaseID, b.CaseID)
 }
 
 // Bounds of the live setting daily_report_cap; 0 turns the cap off.
