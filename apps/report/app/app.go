@@ -267,6 +267,22 @@ type Repository interface {
 	// transaction the close of their tasks, the round's end and the notices.
 	WithdrawCase(ctx context.Context, caseID, by string, w domain.Withdrawal, now time.Time) (CaseView, error)
 	Repairs
+	PoolQueue
+}
+
+// PoolQueue is what drawing juries in reporter-credibility order needs from
+// the report database.
+type PoolQueue interface {
+	// PoolQueueHead returns the pending case ranked first among those other
+	// than caseID that the pool refused since since and need at most need
+	// jurors (found false if none does).
+	PoolQueueHead(ctx context.Context, caseID string, need int, since time.Time) (head domain.WaitingCase, found bool, err error)
+	// ReporterCredibility sums the credibility of the case's reporters.
+	ReporterCredibility(ctx context.Context, caseID string, prior domain.CredibilityPrior) (float64, error)
+	// MarkPoolWait records that the pool refused the pending case at at,
+	// with its rank and the jurors it needs; a jury drawn or the case
+	// closed clears it.
+	MarkPoolWait(ctx context.Context, caseID string, at time.Time, rank float64, need int) error
 }
 
 // RoundStatus is what the workflow engine knows of a case's round.

@@ -50,6 +50,10 @@ func (s *Service) LoadRound(ctx context.Context, caseID string) (RoundState, err
 
 // DrawJury asks the reviewer service for the case's whole jury and records
 // it. A pool too small for a whole jury is not an error: the round retries.
+// While other cases wait for the pool, juries are drawn in the order of
+// their reporters' credibility (domain.OrderPending): a case ranked behind
+// one the pool recently refused answers "pool too small" without asking
+// the reviewer.
 func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	c, err := s.Repo.Case(ctx, caseID)
 	if err != nil {
@@ -58,15 +62,21 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	if c.Status != domain.StatusPending {
 		return s.recordedDraw(c), nil // drawn before a retry of this step
 	}
+	now := s.Now()
+	me, head, held, err := s.queuedBehind(ctx, c, now)
+	if err != nil {
+		return Draw{}, err
+	}
+	if held {
+		return s.heldBack(ctx, c, me, head, now)
+	}
 	exclude, err := s.exclusions(ctx, caseID, nil)
 	if err != nil {
 		return Draw{}, err
 	}
-	now := s.Now()
 	jurors, err := s.draw(ctx, c, caseID+"/jury", c.Policy.JurySize, exclude, now)
 	if errors.Is(err, ErrPoolTooSmall) {
-		_ = s.Repo.RecordEvent(ctx, Event{CaseID: caseID, At: now, Kind: EventPoolTooSmall})
-		return Draw{PoolTooSmall: true}, nil
+		return s.poolRefused(ctx, c, me, now)
 	}
 	if err != nil {
 		return Draw{}, err
@@ -78,6 +88,65 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	s.Log.InfoContext(ctx, "jury drawn", "case_id", caseID, "jurors", len(jurors), "recused", len(recused))
 	s.wakeIf(len(recused) > 0)
 	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused}, nil
+}
+
+// queuedBehind finds whether the case must wait its turn for the pool:
+// head is the waiting case ranked first among those it competes with, held
+// says it is ranked ahead of the case (which then must not draw). me is the
+// case's rank, computed only when there is a head (me.CaseID is empty
+// otherwise): a draw with nobody waiting costs one indexed query.
+func (s *Service) queuedBehind(ctx context.Context, c CaseView, now time.Time) (me domain.PendingCase, head domain.WaitingCase, held bool, err error) {
+	fresh := domain.PoolWaitFresh(time.Duration(s.poolRetry().Max))
+	head, found, err := s.Repo.PoolQueueHead(ctx, c.ID, c.Policy.JurySize, now.Add(-fresh))
+	if err != nil {
+		return me, head, false, fmt.Errorf("read the pool queue for case %s: %w", c.ID, err)
+	}
+	if !found {
+		return me, head, false, nil
+	}
+	if me, err = s.pendingCase(ctx, c); err != nil {
+		return me, head, false, err
+	}
+	return me, head, head.HoldsBack(me, c.Policy.JurySize, now, fresh), nil
+}
+
+// pendingCase is the case with its rank in the queue for the pool.
+func (s *Service) pendingCase(ctx context.Context, c CaseView) (domain.PendingCase, error) {
+	sum, err := s.Repo.ReporterCredibility(ctx, c.ID, domain.DefaultCredibilityPrior())
+	if err != nil {
+		return domain.PendingCase{}, fmt.Errorf("rank case %s: %w", c.ID, err)
+	}
+	return domain.PendingCase{CaseID: c.ID, CreatedAt: c.CreatedAt, Credibility: domain.QueueRank(sum)}, nil
+}
+
+// poolRefused answers that the pool could not seat the case, and stamps
+// the case waiting (with its rank me, computed now if queuedBehind did
+// not), so that cases ranked behind it wait their turn until it draws.
+func (s *Service) poolRefused(ctx context.Context, c CaseView, me domain.PendingCase, now time.Time) (Draw, error) {
+	if me.CaseID == "" {
+		var err error
+		if me, err = s.pendingCase(ctx, c); err != nil {
+			return Draw{}, err
+		}
+	}
+	if err := s.Repo.MarkPoolWait(ctx, c.ID, now, me.Credibility, c.Policy.JurySize); err != nil {
+		return Draw{}, fmt.Errorf("mark case %s waiting for the pool: %w", c.ID, err)
+	}
+	_ = s.Repo.RecordEvent(ctx, Event{CaseID: c.ID, At: now, Kind: EventPoolTooSmall})
+	return Draw{PoolTooSmall: true}, nil
+}
+
+// heldBack answers that the case waits its turn behind head. It does not
+// stamp the case: only the pool's own refusals are evidence that the pool
+// is short, so once head draws, every case it held asks the pool at its
+// next retry (they do not draw one at a time, each behind the previous),
+// and those the pool refuses again queue anew. The timeline's
+// pool_too_small (once per case) names the case it first queued behind.
+func (s *Service) heldBack(ctx context.Context, c CaseView, me domain.PendingCase, head domain.WaitingCase, now time.Time) (Draw, error) {
+	s.Log.InfoContext(ctx, "jury draw waits its turn", "case_id", c.ID, "behind", head.CaseID,
+		"rank", me.Credibility, "ahead_rank", head.Credibility)
+	_ = s.Repo.RecordEvent(ctx, Event{CaseID: c.ID, At: now, Kind: EventPoolTooSmall, Detail: "behind " + head.CaseID})
+	return Draw{PoolTooSmall: true}, nil
 }
 
 // exclusions is who a draw must leave out, at most MaxExclude users: the
@@ -126,7 +195,9 @@ type SubstituteRequest struct {
 const substituteDrawWindow = 30 * time.Second
 
 // DrawSubstitute draws one juror to replace a released one, excluding
-// everyone already drawn for the case and its reporters.
+// everyone already drawn for the case and its reporters. It does not wait
+// its turn behind pending cases (nor holds them back): it keeps a round
+// that is already voting alive, whose votes would be lost at its deadline.
 func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Draw, error) {
 	c, err := s.Repo.Case(ctx, req.CaseID)
 	if err != nil {

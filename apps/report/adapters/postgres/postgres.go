@@ -476,7 +476,7 @@ func (r *Repo) Reporters(ctx context.Context, caseID string, limit int) ([]strin
 func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) ([]string, error) {
 	var recused []string
 	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE cases SET drawing_until = NULL WHERE id = $1`, caseID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE cases SET drawing_until = NULL, pool_wait_at = NULL WHERE id = $1`, caseID); err != nil {
 			return err // also locks the case row
 		}
 		kind := app.EventDrawn
@@ -647,7 +647,8 @@ func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time, fail
 			return app.Decision{}, err
 		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE cases SET status = $2, decided_at = $3, tally_uphold = $4, tally_reject = $5 WHERE id = $1`,
+	if _, err := tx.Exec(ctx, `UPDATE cases SET status = $2, decided_at = $3, tally_uphold = $4, tally_reject = $5,
+		pool_wait_at = NULL WHERE id = $1`,
 		caseID, d.Decision, now, d.Tally.Uphold, d.Tally.Reject); err != nil {
 		return app.Decision{}, err
 	}
@@ -860,7 +861,7 @@ func (r *Repo) WithdrawCase(ctx context.Context, caseID, by string, w domain.Wit
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE cases SET status = 'withdrawn', decided_at = $2, withdrawn_by = $3,
-				withdrawal_reason = $4, drawing_until = NULL WHERE id = $1`, caseID, now, by, w.Reason); err != nil {
+				withdrawal_reason = $4, drawing_until = NULL, pool_wait_at = NULL WHERE id = $1`, caseID, now, by, w.Reason); err != nil {
 			return err
 		}
 		if err := releaseOpenSeats(ctx, tx, caseID); err != nil {
