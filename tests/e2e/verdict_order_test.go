@@ -52,7 +52,7 @@ func caseStatuses(t *testing.T, ctx context.Context, db *pgx.Conn, ids []string)
 func waitPoolTooSmall(t *testing.T, ctx context.Context, caseID string) map[string]any {
 	t.Helper()
 	var c map[string]any
-	eventually(t, "case "+caseID+" waiting for the pool", 30*time.Second, func() (bool, string) {
+	eventually(t, "case "+caseID+" waiting for the pool", 60*time.Second, func() (bool, string) {
 		c = caseOf(t, ctx, caseID)
 		return c["status"] == "pending" && timelineKinds(c)["pool_too_small"] == 1, fmt.Sprint(c["status"], c["timeline"])
 	})
