@@ -29,6 +29,8 @@ type Draw struct {
 	// CaseClosed says the case closed while the round was drawing (the
 	// repair loop closed an overdue case): nobody was drawn.
 	CaseClosed bool `json:"case_closed,omitempty"`
+	// Reliability is each drawn juror's estimate (adaptive rounds).
+	Reliability map[string]domain.Reliability `json:"reliability,omitempty"`
 }
 
 // RoundState is what the report database knows of a round: the case's
@@ -63,7 +65,7 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 		return Draw{}, err
 	}
 	now := s.Now()
-	jurors, err := s.draw(ctx, c, caseID+"/jury", c.Policy.JurySize, exclude, now)
+	jurors, rel, err := s.draw(ctx, c, caseID+"/jury", c.Policy.FirstDraw(), exclude, now)
 	if errors.Is(err, ErrPoolTooSmall) {
 		_ = s.Repo.RecordEvent(ctx, Event{CaseID: caseID, At: now, Kind: EventPoolTooSmall})
 		return Draw{PoolTooSmall: true}, nil
@@ -71,13 +73,13 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	if err != nil {
 		return Draw{}, err
 	}
-	recused, err := s.Repo.SaveJury(ctx, caseID, jurors, now, jurorDeadline(c, now), false)
+	recused, err := s.Repo.SaveJury(ctx, caseID, jurors, rel, now, jurorDeadline(c, now), false)
 	if err != nil {
 		return Draw{}, fmt.Errorf("save jury for case %s: %w", caseID, err)
 	}
 	s.Log.InfoContext(ctx, "jury drawn", "case_id", caseID, "jurors", len(jurors), "recused", len(recused))
 	s.wakeIf(len(recused) > 0)
-	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused}, nil
+	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused, Reliability: rel}, nil
 }
 
 // exclusions is who a draw must leave out, at most MaxExclude users: the
@@ -145,36 +147,36 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 	if err := s.Repo.MarkDrawing(ctx, req.CaseID, now.Add(substituteDrawWindow)); err != nil {
 		return Draw{}, fmt.Errorf("mark substitute draw of case %s: %w", req.CaseID, err)
 	}
-	jurors, err := s.draw(ctx, c, fmt.Sprintf("%s/substitute-%d", req.CaseID, req.Seq), 1, exclude, now)
+	jurors, rel, err := s.draw(ctx, c, fmt.Sprintf("%s/substitute-%d", req.CaseID, req.Seq), 1, exclude, now)
 	if errors.Is(err, ErrPoolTooSmall) {
 		return Draw{PoolTooSmall: true}, s.Repo.MarkDrawing(ctx, req.CaseID, time.Time{})
 	}
 	if err != nil {
 		return Draw{}, err
 	}
-	recused, err := s.Repo.SaveJury(ctx, req.CaseID, jurors, now, jurorDeadline(c, now), true)
+	recused, err := s.Repo.SaveJury(ctx, req.CaseID, jurors, rel, now, jurorDeadline(c, now), true)
 	if err != nil {
 		return Draw{}, fmt.Errorf("save substitute for case %s: %w", req.CaseID, err)
 	}
 	substitutes.Inc()
 	s.Log.InfoContext(ctx, "substitute drawn", "case_id", req.CaseID, "juror_id", jurors[0], "replaces", req.Replaces, "recused", len(recused) > 0)
 	s.wakeIf(len(recused) > 0)
-	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused}, nil
+	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused, Reliability: rel}, nil
 }
 
-func (s *Service) draw(ctx context.Context, c CaseView, drawID string, size int, exclude []string, now time.Time) ([]string, error) {
+func (s *Service) draw(ctx context.Context, c CaseView, drawID string, size int, exclude []string, now time.Time) ([]string, map[string]domain.Reliability, error) {
 	req := JuryRequest{
 		DrawID: drawID, CaseID: c.ID, Size: size, Exclude: exclude,
 		Target: c.Target, Reason: c.Reason, Deadline: jurorDeadline(c, now),
 	}
-	jurors, err := s.Reviewer.DrawJury(ctx, req)
+	jurors, rel, err := s.Reviewer.DrawJury(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("draw %s: %w", drawID, err)
+		return nil, nil, fmt.Errorf("draw %s: %w", drawID, err)
 	}
 	if len(jurors) != size {
-		return nil, fmt.Errorf("draw %s: %w: reviewer returned %d jurors, want %d", drawID, ErrRefused, len(jurors), size)
+		return nil, nil, fmt.Errorf("draw %s: %w: reviewer returned %d jurors, want %d", drawID, ErrRefused, len(jurors), size)
 	}
-	return jurors, nil
+	return jurors, rel, nil
 }
 
 // jurorDeadline is when a juror drawn at now must have answered.
