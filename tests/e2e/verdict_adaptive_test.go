@@ -15,10 +15,14 @@ import (
 // (timings long enough that nobody is released by accident) and restores
 // the default classic policy after.
 func setAdaptivePolicy(t *testing.T, ctx context.Context, kind string, minJury, maxJury int, confidence float64) map[string]any {
+	return setAdaptivePolicyTimed(t, ctx, kind, minJury, maxJury, confidence, "10m")
+}
+
+func setAdaptivePolicyTimed(t *testing.T, ctx context.Context, kind string, minJury, maxJury int, confidence float64, jurorTimeout string) map[string]any {
 	t.Helper()
 	ops := plat.As("report", "ops-policy", "ops")
 	body := map[string]any{"mode": "adaptive", "min_jury": minJury, "max_jury": maxJury, "confidence": confidence,
-		"juror_timeout": "10m", "max_duration": "30m", "max_substitutes": 5, "on_timeout": "undecided"}
+		"juror_timeout": jurorTimeout, "max_duration": "30m", "max_substitutes": 5, "on_timeout": "undecided"}
 	resp, err := ops.Do(ctx, "PUT", "/v1/policies/"+kind, body)
 	got := must(t, resp, err, 200).Map()
 	t.Cleanup(func() {
@@ -80,9 +84,14 @@ func seated(t *testing.T, ctx context.Context, caseID string, users []string) []
 	return openTasks(t, ctx, caseID, users)
 }
 
-// voteAll lets each seated juror vote once, as decide says, until the
-// case closes, and returns the closed case.
+// voteAll lets each seated juror vote once, as decide says ("" for a juror
+// who never answers), until the case closes, and returns the closed case.
 func voteAll(t *testing.T, ctx context.Context, caseID string, users []string, decide func(juror string, n int) string) map[string]any {
+	return voteAllSpaced(t, ctx, caseID, users, 0, decide)
+}
+
+// voteAllSpaced is voteAll with a pause of gap after each vote.
+func voteAllSpaced(t *testing.T, ctx context.Context, caseID string, users []string, gap time.Duration, decide func(juror string, n int) string) map[string]any {
 	t.Helper()
 	voted := map[string]bool{}
 	deadline := time.Now().Add(60 * time.Second)
@@ -95,13 +104,18 @@ func voteAll(t *testing.T, ctx context.Context, caseID string, users []string, d
 			if voted[u] {
 				continue
 			}
-			resp, err := vote(ctx, caseID, u, decide(u, len(voted)))
+			d := decide(u, len(voted))
+			if d == "" {
+				continue // this juror stays silent
+			}
+			resp, err := vote(ctx, caseID, u, d)
 			if err != nil {
 				t.Fatal(err)
 			}
 			switch {
 			case resp.Status == 202:
 				voted[u] = true
+				time.Sleep(gap)
 			case resp.Status >= 500:
 				t.Fatalf("vote of %s: %s", u, resp)
 			}
@@ -211,6 +225,43 @@ func TestAdaptiveJuryDrawsMoreJurorsOnSplitVotes(t *testing.T) {
 	}
 }
 
+// A juror of an adaptive round who never answers is released at their
+// timeout and, as the sequential test asks, one more juror is drawn (an
+// ordinary seat, not a substitute); their vote completes min_jury votes of
+// good jurors and decides.
+func TestAdaptiveJuryReplacesASilentJuror(t *testing.T) {
+	ctx := ctxT(t)
+	tag := unique("adaptive-silent")
+	users := newJurors(t, ctx, 6, tag)
+	usePoolTagged(t, ctx, tag)
+	seedAgreement(t, ctx, users, 2, 2)
+	setAdaptivePolicyTimed(t, ctx, "review", 3, 15, 0.95, "3s")
+	rc, _ := fileReport(t, ctx, "review")
+	var first []string
+	eventually(t, "three jurors seated", 30*time.Second, func() (bool, string) {
+		first = seated(t, ctx, rc.CaseID, users)
+		return len(first) == 3, fmt.Sprint(first)
+	})
+	silent := first[2]
+	c := voteAll(t, ctx, rc.CaseID, users, func(u string, _ int) string {
+		if u == silent {
+			return ""
+		}
+		return "uphold"
+	})
+	up, rej := tallyOf(c)
+	if c["status"] != "upheld" || up != 3 || rej != 0 || jurorCount(c) != 4 {
+		t.Fatalf("case %v", c)
+	}
+	if k := timelineKinds(c); k["timed_out"] != 1 || k["drawn"] != 4 || k["substituted"] != 0 {
+		t.Fatalf("timeline %v", k)
+	}
+	conf, _ := c["confidence"].(float64)
+	if want := logisticOf(3, 0.75); math.Abs(conf-want) > 1e-9 {
+		t.Fatalf("confidence %v, want %v", c["confidence"], want)
+	}
+}
+
 // Bad adaptive policies are refused with 400 and change nothing; only
 // operators may set one.
 func TestAdaptivePoliciesAreValidated(t *testing.T) {
@@ -307,7 +358,12 @@ func TestAdaptiveJuriesOnThePlatformMatchTheSimulator(t *testing.T) {
 		var correct, seats, confident int
 		for i, truth := range ph.Truths {
 			rc, _ := fileReport(t, ctx, "chat")
-			c := voteAll(t, ctx, rc.CaseID, users, func(u string, _ int) string {
+			// The bots answer one at a time, 150 ms apart, so that the round
+			// weighs each vote before the next arrives, as in the simulator
+			// (votes cast while a round decides would be recorded too and
+			// give the platform's reliabilities more answers than the
+			// model's).
+			c := voteAllSpaced(t, ctx, rc.CaseID, users, 150*time.Millisecond, func(u string, _ int) string {
 				// The bot's vote on this case is fixed by the seed.
 				r := rand.New(rand.NewPCG(seed, seedOf(fmt.Sprintf("%d/%d/%s", pi, i, u))))
 				if r.Float64() < accuracy {
