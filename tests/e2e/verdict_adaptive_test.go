@@ -365,14 +365,14 @@ func TestAdaptiveJuriesOnThePlatformMatchTheSimulator(t *testing.T) {
 			// model's).
 			c := voteAllSpaced(t, ctx, rc.CaseID, users, 150*time.Millisecond, func(u string, _ int) string {
 				// The bot's vote on this case is fixed by the seed.
-				r := rand.New(rand.NewPCG(seed, seedOf(fmt.Sprintf("%d/%d/%s", pi, i, u))))
-				if r.Float64() < accuracy {
+				if unitOf(seedOf(fmt.Sprintf("%d/%d/%d/%s", seed, pi, i, u))) < accuracy {
 					return truth
 				}
 				return opposite(truth)
 			})
 			up, rej := tallyOf(c)
 			status, _ := c["status"].(string)
+			t.Logf("%s case %d (%s): truth %s, %s %d-%d, %d seats, confidence %v", names[pi], i, rc.CaseID, truth, status, up, rej, jurorCount(c), c["confidence"])
 			if answerOfStatus(status) == truth {
 				correct++
 			}
@@ -435,4 +435,13 @@ func seedOf(s string) uint64 {
 		h *= 1099511628211
 	}
 	return h
+}
+
+// unitOf maps a hash to [0, 1) through the splitmix64 finalizer.
+func unitOf(x uint64) float64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
 }
