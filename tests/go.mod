@@ -8,6 +8,8 @@ require (
 	github.com/dapr/durabletask-go v0.11.3
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/govern/kit v0.0.0
+	github.com/govern/report v0.0.0
+	github.com/govern/reviewer v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/redis/go-redis/v9 v9.17.3
 	github.com/twmb/franz-go v1.22.3
@@ -95,4 +97,8 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
-replace github.com/govern/kit => ../apps/kit
+replace (
+	github.com/govern/kit => ../apps/kit
+	github.com/govern/report => ../apps/report
+	github.com/govern/reviewer => ../apps/reviewer
+)

@@ -75,6 +75,9 @@ type CaseView struct {
 	// WithdrawnBy and WithdrawalReason: who withdrew a withdrawn case, and why.
 	WithdrawnBy      string
 	WithdrawalReason string
+	// Confidence is, for a case closed by an adaptive jury, the posterior
+	// that its decision is right.
+	Confidence *float64
 }
 
 // Event is one entry of a case's timeline.
@@ -237,7 +240,8 @@ type Repository interface {
 	// released juror) and moves a pending case to voting. A drawn juror who
 	// reported the target is recorded recused (released, their task closed
 	// through the outbox) and returned in recused.
-	SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) (recused []string, err error)
+	// rel is each juror's reliability as the reviewer estimated it.
+	SaveJury(ctx context.Context, caseID string, jurors []string, rel map[string]domain.Reliability, drawnAt, deadline time.Time, substitute bool) (recused []string, err error)
 	// RoundState returns the case's status and every seat drawn for it.
 	RoundState(ctx context.Context, caseID string) (RoundState, error)
 	// ReleaseJuror releases a juror who has not voted, closing their task
@@ -308,7 +312,9 @@ type Rounds interface {
 
 // Reviewer is the reviewer service.
 type Reviewer interface {
-	DrawJury(ctx context.Context, req JuryRequest) ([]string, error)
+	// DrawJury draws req.Size jurors and returns them with each one's
+	// estimated reliability (missing for a reviewer that gave none).
+	DrawJury(ctx context.Context, req JuryRequest) ([]string, map[string]domain.Reliability, error)
 	CloseTask(ctx context.Context, caseID, jurorID, reason string) error
 }
 

@@ -29,6 +29,8 @@ type Draw struct {
 	// CaseClosed says the case closed while the round was drawing (the
 	// repair loop closed an overdue case): nobody was drawn.
 	CaseClosed bool `json:"case_closed,omitempty"`
+	// Reliability is each drawn juror's estimate (adaptive rounds).
+	Reliability map[string]domain.Reliability `json:"reliability,omitempty"`
 }
 
 // RoundState is what the report database knows of a round: the case's
@@ -74,20 +76,20 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	if err != nil {
 		return Draw{}, err
 	}
-	jurors, err := s.draw(ctx, c, caseID+"/jury", c.Policy.JurySize, exclude, now)
+	jurors, rel, err := s.draw(ctx, c, caseID+"/jury", c.Policy.FirstDraw(), exclude, now)
 	if errors.Is(err, ErrPoolTooSmall) {
 		return s.poolRefused(ctx, c, me, now)
 	}
 	if err != nil {
 		return Draw{}, err
 	}
-	recused, err := s.Repo.SaveJury(ctx, caseID, jurors, now, jurorDeadline(c, now), false)
+	recused, err := s.Repo.SaveJury(ctx, caseID, jurors, rel, now, jurorDeadline(c, now), false)
 	if err != nil {
 		return Draw{}, fmt.Errorf("save jury for case %s: %w", caseID, err)
 	}
 	s.Log.InfoContext(ctx, "jury drawn", "case_id", caseID, "jurors", len(jurors), "recused", len(recused))
 	s.wakeIf(len(recused) > 0)
-	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused}, nil
+	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused, Reliability: rel}, nil
 }
 
 // queuedBehind finds whether the case must wait its turn for the pool:
@@ -97,7 +99,7 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 // otherwise): a draw with nobody waiting costs one indexed query.
 func (s *Service) queuedBehind(ctx context.Context, c CaseView, now time.Time) (me domain.PendingCase, head domain.WaitingCase, held bool, err error) {
 	fresh := domain.PoolWaitFresh(time.Duration(s.poolRetry().Max))
-	head, found, err := s.Repo.PoolQueueHead(ctx, c.ID, c.Policy.JurySize, now.Add(-fresh))
+	head, found, err := s.Repo.PoolQueueHead(ctx, c.ID, c.Policy.FirstDraw(), now.Add(-fresh))
 	if err != nil {
 		return me, head, false, fmt.Errorf("read the pool queue for case %s: %w", c.ID, err)
 	}
@@ -107,7 +109,7 @@ func (s *Service) queuedBehind(ctx context.Context, c CaseView, now time.Time) (
 	if me, err = s.pendingCase(ctx, c); err != nil {
 		return me, head, false, err
 	}
-	return me, head, head.HoldsBack(me, c.Policy.JurySize, now, fresh), nil
+	return me, head, head.HoldsBack(me, c.Policy.FirstDraw(), now, fresh), nil
 }
 
 // pendingCase is the case with its rank in the queue for the pool.
@@ -129,7 +131,7 @@ func (s *Service) poolRefused(ctx context.Context, c CaseView, me domain.Pending
 			return Draw{}, err
 		}
 	}
-	if err := s.Repo.MarkPoolWait(ctx, c.ID, now, me.Credibility, c.Policy.JurySize); err != nil {
+	if err := s.Repo.MarkPoolWait(ctx, c.ID, now, me.Credibility, c.Policy.FirstDraw()); err != nil {
 		return Draw{}, fmt.Errorf("mark case %s waiting for the pool: %w", c.ID, err)
 	}
 	_ = s.Repo.RecordEvent(ctx, Event{CaseID: c.ID, At: now, Kind: EventPoolTooSmall})
@@ -216,36 +218,36 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 	if err := s.Repo.MarkDrawing(ctx, req.CaseID, now.Add(substituteDrawWindow)); err != nil {
 		return Draw{}, fmt.Errorf("mark substitute draw of case %s: %w", req.CaseID, err)
 	}
-	jurors, err := s.draw(ctx, c, fmt.Sprintf("%s/substitute-%d", req.CaseID, req.Seq), 1, exclude, now)
+	jurors, rel, err := s.draw(ctx, c, fmt.Sprintf("%s/substitute-%d", req.CaseID, req.Seq), 1, exclude, now)
 	if errors.Is(err, ErrPoolTooSmall) {
 		return Draw{PoolTooSmall: true}, s.Repo.MarkDrawing(ctx, req.CaseID, time.Time{})
 	}
 	if err != nil {
 		return Draw{}, err
 	}
-	recused, err := s.Repo.SaveJury(ctx, req.CaseID, jurors, now, jurorDeadline(c, now), true)
+	recused, err := s.Repo.SaveJury(ctx, req.CaseID, jurors, rel, now, jurorDeadline(c, now), true)
 	if err != nil {
 		return Draw{}, fmt.Errorf("save substitute for case %s: %w", req.CaseID, err)
 	}
 	substitutes.Inc()
 	s.Log.InfoContext(ctx, "substitute drawn", "case_id", req.CaseID, "juror_id", jurors[0], "replaces", req.Replaces, "recused", len(recused) > 0)
 	s.wakeIf(len(recused) > 0)
-	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused}, nil
+	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused, Reliability: rel}, nil
 }
 
-func (s *Service) draw(ctx context.Context, c CaseView, drawID string, size int, exclude []string, now time.Time) ([]string, error) {
+func (s *Service) draw(ctx context.Context, c CaseView, drawID string, size int, exclude []string, now time.Time) ([]string, map[string]domain.Reliability, error) {
 	req := JuryRequest{
 		DrawID: drawID, CaseID: c.ID, Size: size, Exclude: exclude,
 		Target: c.Target, Reason: c.Reason, Deadline: jurorDeadline(c, now),
 	}
-	jurors, err := s.Reviewer.DrawJury(ctx, req)
+	jurors, rel, err := s.Reviewer.DrawJury(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("draw %s: %w", drawID, err)
+		return nil, nil, fmt.Errorf("draw %s: %w", drawID, err)
 	}
 	if len(jurors) != size {
-		return nil, fmt.Errorf("draw %s: %w: reviewer returned %d jurors, want %d", drawID, ErrRefused, len(jurors), size)
+		return nil, nil, fmt.Errorf("draw %s: %w: reviewer returned %d jurors, want %d", drawID, ErrRefused, len(jurors), size)
 	}
-	return jurors, nil
+	return jurors, rel, nil
 }
 
 // jurorDeadline is when a juror drawn at now must have answered.

@@ -70,6 +70,42 @@ type Policy struct {
 	// join that case instead of opening a new round. An extension of the
 	// contract's policy object; "0s" turns it off.
 	Cooldown Duration `json:"cooldown"`
+	// Mode is ModeClassic (jury_size and quorum; "" in policies stored
+	// before modes existed, and left out of the JSON) or ModeAdaptive
+	// (min_jury, max_jury and confidence: see AdaptiveJury). Extensions of
+	// the contract's policy object.
+	Mode       string  `json:"mode,omitempty"`
+	MinJury    int     `json:"min_jury,omitempty"`
+	MaxJury    int     `json:"max_jury,omitempty"`
+	Confidence float64 `json:"confidence,omitempty"`
+}
+
+// IsAdaptive reports whether rounds under p run the adaptive jury.
+func (p Policy) IsAdaptive() bool { return p.Mode == ModeAdaptive }
+
+// Adaptive is p's adaptive jury (meaningful when IsAdaptive).
+func (p Policy) Adaptive() AdaptiveJury {
+	return AdaptiveJury{MinJury: p.MinJury, MaxJury: p.MaxJury, Confidence: p.Confidence}
+}
+
+// FirstDraw is how many jurors a round seats when it starts: jury_size, or
+// min_jury for an adaptive policy.
+func (p Policy) FirstDraw() int {
+	if p.IsAdaptive() {
+		return p.MinJury
+	}
+	return p.JurySize
+}
+
+// Normalized fills what an adaptive policy may leave out: jury_size and
+// quorum (which its rounds do not use) become max_jury and its strict
+// majority, so that the contract's required fields always hold sensible
+// values. A classic policy comes back unchanged.
+func (p Policy) Normalized() Policy {
+	if p.IsAdaptive() && p.JurySize == 0 && p.Quorum == 0 {
+		p.JurySize, p.Quorum = p.MaxJury, p.MaxJury/2+1
+	}
+	return p
 }
 
 // DefaultPolicy is the policy of a kind no operator has changed.
@@ -113,6 +149,16 @@ func (p Policy) Validate() error {
 		return bad("on_timeout must be %q or %q", OnTimeoutUndecided, OnTimeoutEscalate)
 	case p.Cooldown < 0 || time.Duration(p.Cooldown) > MaxRoundDuration:
 		return bad("cooldown must be between 0s and %s", MaxRoundDuration)
+	}
+	switch p.Mode {
+	case "", ModeClassic:
+		if p.MinJury != 0 || p.MaxJury != 0 || p.Confidence != 0 {
+			return bad("min_jury, max_jury and confidence apply only to mode %q", ModeAdaptive)
+		}
+	case ModeAdaptive:
+		return p.Adaptive().Validate()
+	default:
+		return bad("mode must be %q or %q", ModeClassic, ModeAdaptive)
 	}
 	return nil
 }

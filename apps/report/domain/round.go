@@ -16,6 +16,9 @@ type Seat struct {
 	Decision   string
 	Released   bool
 	Recused    bool
+	// Reliability is the juror's estimate when drawn, weighing their vote in
+	// an adaptive round (zero when the reviewer gave none).
+	Reliability Reliability
 }
 
 func (s *Seat) open() bool { return !s.Voted && !s.Released }
@@ -65,12 +68,16 @@ func (r *Round) Deadline() time.Time { return r.deadline }
 // Seat gives juror a seat drawn at drawnAt; their answer is due juror_timeout
 // later (never after the round's deadline) and a reminder half-way.
 func (r *Round) Seat(juror string, drawnAt time.Time) {
+	r.seatWith(juror, drawnAt, Reliability{})
+}
+
+func (r *Round) seatWith(juror string, drawnAt time.Time, rel Reliability) {
 	timeout := time.Duration(r.policy.JurorTimeout)
 	deadline := drawnAt.Add(timeout)
 	if deadline.After(r.deadline) {
 		deadline = r.deadline
 	}
-	r.seats = append(r.seats, &Seat{JurorID: juror, DrawnAt: drawnAt, RemindAt: drawnAt.Add(timeout / 2), Deadline: deadline})
+	r.seats = append(r.seats, &Seat{JurorID: juror, DrawnAt: drawnAt, RemindAt: drawnAt.Add(timeout / 2), Deadline: deadline, Reliability: rel})
 }
 
 func (r *Round) seat(juror string) *Seat {

@@ -193,6 +193,9 @@ func (rw *round) run() error {
 		return nil // closed already: closing again returns the decision
 	}
 	rw.r = domain.RestoreRound(rw.in.Policy, rw.in.Deadline, st.Seats)
+	if rw.in.Policy.IsAdaptive() {
+		return rw.runAdaptive() // workflow/adaptive.go
+	}
 	if len(rw.r.Drawn()) == 0 {
 		drawn, err := rw.drawJury()
 		if err != nil || !drawn {
@@ -395,5 +398,6 @@ func Register(reg *workflow.Registry, svc *app.Service) error {
 			d, err := svc.CloseCase(ctx, req.CaseID, req.Failure)
 			return d.Decision, err
 		})),
+		registerAdaptive(reg, svc),
 	)
 }

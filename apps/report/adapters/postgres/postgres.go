@@ -259,13 +259,13 @@ const caseColumns = `c.id, c.target_kind, c.target_id, c.target_owner, c.reason,
 	(SELECT count(*) FROM case_jurors j WHERE j.case_id = c.id AND j.state = 'voted'),
 	coalesce((SELECT array_agg(j.juror_id ORDER BY j.drawn_at, j.juror_id) FROM case_jurors j WHERE j.case_id = c.id), '{}'),
 	c.decided_by, coalesce(c.resolved_by, ''), coalesce(c.resolution_note, ''), c.round,
-	coalesce(c.withdrawn_by, ''), coalesce(c.withdrawal_reason, '')`
+	coalesce(c.withdrawn_by, ''), coalesce(c.withdrawal_reason, ''), c.confidence`
 
 func scanCase(row pgx.Row) (app.CaseView, error) {
 	var v app.CaseView
 	err := row.Scan(&v.ID, &v.Target.Kind, &v.Target.ID, &v.Target.OwnerID, &v.Reason, &v.Status, &v.Policy,
 		&v.ReportCount, &v.Deadline, &v.CreatedAt, &v.DecidedAt, &v.Tally.Uphold, &v.Tally.Reject,
-		&v.VotesCast, &v.Jurors, &v.DecidedBy, &v.ResolvedBy, &v.Note, &v.Round, &v.WithdrawnBy, &v.WithdrawalReason)
+		&v.VotesCast, &v.Jurors, &v.DecidedBy, &v.ResolvedBy, &v.Note, &v.Round, &v.WithdrawnBy, &v.WithdrawalReason, &v.Confidence)
 	return v, err
 }
 
@@ -473,7 +473,7 @@ func (r *Repo) Reporters(ctx context.Context, caseID string, limit int) ([]strin
 // report joining the case also takes: either the report comes first and
 // its reporter, if drawn, is recorded recused here, or the jury comes first
 // and the joining report recuses them (fileReport).
-func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, drawnAt, deadline time.Time, substitute bool) ([]string, error) {
+func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, rel map[string]domain.Reliability, drawnAt, deadline time.Time, substitute bool) ([]string, error) {
 	var recused []string
 	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE cases SET drawing_until = NULL, pool_wait_at = NULL WHERE id = $1`, caseID); err != nil {
@@ -485,10 +485,15 @@ func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, dra
 		}
 		for _, j := range jurors {
 			var isReporter bool
-			err := tx.QueryRow(ctx, `INSERT INTO case_jurors (case_id, juror_id, state, drawn_at, deadline, substitute, recused)
-				SELECT $1, $2, CASE WHEN x.reporter THEN 'released' ELSE 'drawn' END, $3, $4, $5, x.reporter
+			var up, rej *float64
+			if e, ok := rel[j]; ok {
+				up, rej = &e.Uphold, &e.Reject
+			}
+			err := tx.QueryRow(ctx, `INSERT INTO case_jurors (case_id, juror_id, state, drawn_at, deadline, substitute, recused,
+					reliability_uphold, reliability_reject)
+				SELECT $1, $2, CASE WHEN x.reporter THEN 'released' ELSE 'drawn' END, $3, $4, $5, x.reporter, $6, $7
 				FROM (SELECT EXISTS (SELECT 1 FROM reports WHERE case_id = $1 AND reporter_id = $2) AS reporter) x
-				ON CONFLICT DO NOTHING RETURNING recused`, caseID, j, drawnAt, deadline, substitute).Scan(&isReporter)
+				ON CONFLICT DO NOTHING RETURNING recused`, caseID, j, drawnAt, deadline, substitute, up, rej).Scan(&isReporter)
 			if errors.Is(err, pgx.ErrNoRows) {
 				continue // recorded by an earlier attempt
 			}
@@ -557,7 +562,8 @@ func (r *Repo) RoundState(ctx context.Context, caseID string) (app.RoundState, e
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT j.juror_id, j.drawn_at, j.deadline, j.substitute, j.state, coalesce(j.decision, ''), j.recused,
-				EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = j.case_id AND e.kind = 'reminded' AND e.juror_id = j.juror_id)
+				EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = j.case_id AND e.kind = 'reminded' AND e.juror_id = j.juror_id),
+				coalesce(j.reliability_uphold, 0), coalesce(j.reliability_reject, 0)
 			FROM case_jurors j WHERE j.case_id = $1 ORDER BY j.drawn_at, j.juror_id`, caseID)
 		if err != nil {
 			return err
@@ -567,7 +573,8 @@ func (r *Repo) RoundState(ctx context.Context, caseID string) (app.RoundState, e
 				s     domain.Seat
 				state string
 			)
-			err := row.Scan(&s.JurorID, &s.DrawnAt, &s.Deadline, &s.Substitute, &state, &s.Decision, &s.Recused, &s.Reminded)
+			err := row.Scan(&s.JurorID, &s.DrawnAt, &s.Deadline, &s.Substitute, &state, &s.Decision, &s.Recused, &s.Reminded,
+				&s.Reliability.Uphold, &s.Reliability.Reject)
 			s.Voted, s.Released = state == domain.SeatVoted, state == domain.SeatReleased
 			return s, err
 		})
@@ -641,15 +648,23 @@ func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time, fail
 		d.Tally.Add(v.Decision)
 	}
 	d.Decision, d.DecidedAt = domain.Outcome(d.Tally, c.Policy), now
+	var confidence *float64
+	if c.Policy.IsAdaptive() {
+		status, conf, err := adaptiveOutcome(ctx, tx, caseID, c.Policy)
+		if err != nil {
+			return app.Decision{}, err
+		}
+		d.Decision, confidence = status, &conf
+	}
 	if failure != "" {
 		d.Decision = domain.StatusEscalated
 		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventRoundFailed, Detail: failure}); err != nil {
 			return app.Decision{}, err
 		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE cases SET status = $2, decided_at = $3, tally_uphold = $4, tally_reject = $5,
+	if _, err := tx.Exec(ctx, `UPDATE cases SET status = $2, decided_at = $3, tally_uphold = $4, tally_reject = $5, confidence = $6,
 		pool_wait_at = NULL WHERE id = $1`,
-		caseID, d.Decision, now, d.Tally.Uphold, d.Tally.Reject); err != nil {
+		caseID, d.Decision, now, d.Tally.Uphold, d.Tally.Reject, confidence); err != nil {
 		return app.Decision{}, err
 	}
 	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventDecided, Detail: d.Decision}); err != nil {
@@ -904,4 +919,25 @@ func releaseOpenSeats(ctx context.Context, tx pgx.Tx, caseID string) error {
 
 func enqueueOutcome(ctx context.Context, tx pgx.Tx, ref app.OutcomeRef) error {
 	return outbox.Enqueue(ctx, tx, app.EffectNotifyOutcome, ref.Key(), ref)
+}
+
+// adaptiveOutcome decides an adaptive case from its recorded votes, each
+// weighed by the reliability its juror was drawn with
+// (domain.AdaptiveOutcome), and returns the confidence reached.
+func adaptiveOutcome(ctx context.Context, tx pgx.Tx, caseID string, p domain.Policy) (string, float64, error) {
+	rows, err := tx.Query(ctx, `SELECT decision, coalesce(reliability_uphold, 0), coalesce(reliability_reject, 0)
+		FROM case_jurors WHERE case_id = $1 AND state = 'voted' ORDER BY voted_at, juror_id`, caseID)
+	if err != nil {
+		return "", 0, err
+	}
+	ballots, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Ballot, error) {
+		var s domain.Seat
+		err := row.Scan(&s.Decision, &s.Reliability.Uphold, &s.Reliability.Reject)
+		return domain.Ballot{Vote: s.Decision, Reliability: domain.ReliabilityOf(s)}, err
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	status, conf := domain.AdaptiveOutcome(p, ballots)
+	return status, conf, nil
 }

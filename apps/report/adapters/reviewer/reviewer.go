@@ -9,6 +9,7 @@ import (
 
 	"github.com/govern/kit/daprx"
 	"github.com/govern/report/app"
+	"github.com/govern/report/domain"
 )
 
 // Client implements app.Reviewer.
@@ -19,16 +20,17 @@ type Client struct {
 
 var _ app.Reviewer = Client{}
 
-func (c Client) DrawJury(ctx context.Context, req app.JuryRequest) ([]string, error) {
+func (c Client) DrawJury(ctx context.Context, req app.JuryRequest) ([]string, map[string]domain.Reliability, error) {
 	var out struct {
-		Jurors       []string `json:"jurors"`
-		PoolTooSmall bool     `json:"pool_too_small"`
+		Jurors       []string                      `json:"jurors"`
+		PoolTooSmall bool                          `json:"pool_too_small"`
+		Reliability  map[string]domain.Reliability `json:"reliability"`
 	}
 	err := c.Sidecar.Invoke(ctx, c.AppID, http.MethodPost, "internal/juries", req, &out)
 	if err == nil && out.PoolTooSmall {
-		return nil, app.ErrPoolTooSmall
+		return nil, nil, app.ErrPoolTooSmall
 	}
-	return out.Jurors, refusal(err)
+	return out.Jurors, out.Reliability, refusal(err)
 }
 
 func (c Client) CloseTask(ctx context.Context, caseID, jurorID, reason string) error {

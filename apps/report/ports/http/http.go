@@ -170,8 +170,14 @@ func nonNil(s []string) []string {
 func caseJSON(v app.CaseView) gin.H {
 	out := gin.H{
 		"case_id": v.ID, "target": v.Target, "status": v.Status, "policy": v.Policy,
-		"report_count": v.ReportCount, "jurors_needed": v.Policy.JurySize, "votes_cast": v.VotesCast,
+		"report_count": v.ReportCount, "jurors_needed": v.Policy.FirstDraw(), "votes_cast": v.VotesCast,
 		"deadline": v.Deadline.UTC(), "created_at": v.CreatedAt.UTC(),
+	}
+	if v.Policy.IsAdaptive() {
+		out["mode"] = domain.ModeAdaptive
+		if v.Confidence != nil && domain.Closed(v.Status) {
+			out["confidence"] = *v.Confidence
+		}
 	}
 	if v.Timeline != nil { // loaded for single cases, not for lists
 		timeline := make([]app.Event, len(v.Timeline))
@@ -361,6 +367,7 @@ func (h Handlers) putPolicy(c *gin.Context) {
 		fail(c, httpx.BadRequest("kind in the body differs from the path"))
 		return
 	}
+	p = p.Normalized() // an adaptive policy may leave jury_size and quorum out
 	if err := h.Svc.ChangePolicy(c.Request.Context(), p); err != nil {
 		fail(c, err)
 		return

@@ -33,6 +33,10 @@ type drawJSON struct {
 	DrawID       string   `json:"draw_id"`
 	Jurors       []string `json:"jurors"`
 	PoolTooSmall bool     `json:"pool_too_small"`
+	// Reliability is each drawn juror's estimated accuracy per side, from
+	// their record at the time of this answer (an extension: the report
+	// service's adaptive rounds weigh votes by it).
+	Reliability map[string]domain.Reliability `json:"reliability"`
 }
 
 func (s *Server) drawJury(c *gin.Context) {
@@ -55,14 +59,19 @@ func (s *Server) drawJury(c *gin.Context) {
 		// Not enough eligible jurors is an answer, not a failure: a 2xx keeps
 		// the caller's sidecar from retrying it and from counting it toward
 		// its circuit breaker (Dapr's breaker counts every non-2xx).
-		c.JSON(http.StatusOK, drawJSON{DrawID: body.DrawID, Jurors: []string{}, PoolTooSmall: true})
+		c.JSON(http.StatusOK, drawJSON{DrawID: body.DrawID, Jurors: []string{}, PoolTooSmall: true, Reliability: map[string]domain.Reliability{}})
 		return
 	}
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, drawJSON{DrawID: d.DrawID, Jurors: orEmpty(d.Jurors)})
+	rel, err := s.svc.Reliabilities(ctx, d.Jurors)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, drawJSON{DrawID: d.DrawID, Jurors: orEmpty(d.Jurors), Reliability: rel})
 }
 
 type closeBody struct {
