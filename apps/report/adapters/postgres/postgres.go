@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,8 +21,6 @@ import (
 
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/outbox"
-	"github.com/govern/kit/pg"
-	"github.com/govern/kit/telemetry"
 	"github.com/govern/report/app"
 	"github.com/govern/report/domain"
 )
@@ -36,10 +35,15 @@ func Migrations() fs.FS {
 }
 
 // Repo implements app.Repository.
-type Repo struct{ db *pgxpool.Pool }
+type Repo struct {
+	db *pgxpool.Pool
+	// filings waits for the filers (FileReport's group commit).
+	filings    chan *filing
+	startFiler sync.Once
+}
 
 // New returns a repository on db.
-func New(db *pgxpool.Pool) *Repo { return &Repo{db: db} }
+func New(db *pgxpool.Pool) *Repo { return &Repo{db: db, filings: make(chan *filing, 4*fileGroupMax)} }
 
 var _ app.Repository = (*Repo)(nil)
 
@@ -122,148 +126,11 @@ func (r *Repo) ReportByKey(ctx context.Context, reporterID, key string) (app.Rec
 	return rc, *fingerprint, true, nil
 }
 
-// FileReport joins the target's open case or opens one. Two first reports of
-// a target racing meet at the one-open-case index; the loser retries and
-// joins. A reporter who sits undecided on the jury of the case they join is
-// recused in the same transaction (under the case row's lock, which SaveJury
-// also takes).
-func (r *Repo) FileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, cap int, now time.Time) (app.Filed, error) {
-	for attempt := 0; ; attempt++ {
-		f, err := r.fileReport(ctx, key, rep, policy, cap, now)
-		if pg.IsUniqueViolation(err, "cases_one_open_per_target") && attempt < 3 {
-			continue
-		}
-		if pg.IsUniqueViolation(err, "reports_reporter_key") {
-			return app.Filed{}, nil // the caller reads the winner's receipt
-		}
-		if pg.IsUniqueViolation(err, "reports_one_per_reporter_and_case") {
-			return app.Filed{}, domain.ErrAlreadyReported
-		}
-		if isDataException(err) { // validation is meant to stop these first
-			return app.Filed{}, fmt.Errorf("%w: %v", domain.ErrInvalidReport, err)
-		}
-		return f, err
-	}
-}
-
 // isDataException reports whether PostgreSQL refused a value itself (class
 // 22, e.g. 22021 for a NUL byte): the same value can never be stored.
 func isDataException(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
-}
-
-// fileReportSQL files a report in one statement, after the cap's lock: the
-// daily count (when cap > 0), the target's open case (locked; or, within
-// the cool-down, its latest closed case), a new case when there is none
-// (counting its first report), the join's count and the report itself. It
-// returns the reporter's count today, whether the cap let the report in,
-// and the case (no row's values when the cap refused it).
-const fileReportSQL = `WITH allowed AS (
-	SELECT count(*) AS today, $16::int <= 0 OR count(*) < $16::int AS ok FROM reports
-	WHERE $16::int > 0 AND reporter_id = $4::text AND created_at >= $17::timestamptz
-), open AS (
-	SELECT id, status FROM cases
-	WHERE target_kind = $5::text AND target_id = $6::text AND status IN ('pending', 'voting') FOR UPDATE
-), cool AS (
-	SELECT id, status FROM cases
-	WHERE $15::timestamptz IS NOT NULL AND NOT EXISTS (SELECT FROM open)
-		AND target_kind = $5::text AND target_id = $6::text AND decided_at > $15::timestamptz
-	ORDER BY decided_at DESC LIMIT 1 FOR UPDATE
-), found AS (
-	SELECT id FROM open UNION ALL SELECT id FROM cool
-), opened AS (
-	INSERT INTO cases (id, target_kind, target_id, target_owner, reason, status, policy, deadline, created_at, traceparent, report_count)
-	SELECT $11::text, $5::text, $6::text, $7::text, $8::text, 'pending', $12::jsonb, $13::timestamptz, $10::timestamptz, $14::text, 1
-	WHERE (SELECT ok FROM allowed) AND NOT EXISTS (SELECT FROM found)
-	RETURNING id, status
-), joined AS (
-	UPDATE cases SET report_count = report_count + 1
-	WHERE id = (SELECT id FROM found LIMIT 1) AND (SELECT ok FROM allowed)
-	RETURNING id, status
-), the_case AS (
-	SELECT id, status, true AS new FROM opened UNION ALL SELECT id, status, false FROM joined
-), filed AS (
-	INSERT INTO reports (id, idempotency_key, fingerprint, reporter_id, case_id, target_kind, target_id, target_owner, reason, evidence, created_at)
-	SELECT $1::text, $2::text, $3::text, $4::text, id, $5::text, $6::text, $7::text, $8::text, $9::jsonb, $10::timestamptz FROM the_case
-	RETURNING case_id
-)
-SELECT a.today, a.ok, c.id, c.status, c.new FROM allowed a LEFT JOIN the_case c ON true`
-
-// recuseReporterSQL releases the reporter from the jury of the open case
-// their report (just filed, $1) joined. It runs as its own statement after
-// fileReportSQL, which holds the case row's lock (SaveJury takes it too), so
-// that it sees every juror drawn before that lock was granted.
-const recuseReporterSQL = `UPDATE case_jurors cj SET state = 'released', recused = true
-	FROM reports r JOIN cases c ON c.id = r.case_id
-	WHERE r.id = $1 AND cj.case_id = r.case_id AND c.status IN ('pending', 'voting')
-		AND cj.juror_id = r.reporter_id AND cj.state = 'drawn'
-	RETURNING cj.case_id`
-
-// fileReport runs the filing in one transaction of three round trips
-// (BEGIN; the cap's lock, fileReportSQL and recuseReporterSQL as one batch;
-// COMMIT), plus the recusal's records in the rare case the reporter sat on
-// the case's jury.
-func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, cap int, now time.Time) (app.Filed, error) {
-	tx, err := r.db.Begin(ctx)
-	if err != nil {
-		return app.Filed{}, err
-	}
-	defer tx.Rollback(ctx)
-	var idemKey, coolSince any
-	if key != "" {
-		idemKey = key
-	}
-	if policy.Cooldown > 0 {
-		// Within the cool-down after a decision, reports join the closed case.
-		coolSince = now.Add(-time.Duration(policy.Cooldown))
-	}
-	evidence := rep.Evidence
-	if evidence == nil {
-		evidence = []string{}
-	}
-	reportID, caseID := newID("r_"), newID("c_")
-	b := &pgx.Batch{}
-	if cap > 0 {
-		// One reporter's reports are counted and stored one at a time, so
-		// that concurrent requests cannot all pass the count: the lock is
-		// its own statement, so that the count after it sees every report
-		// committed before it was granted.
-		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('report-cap:' || $1, 0))`, rep.ReporterID)
-	}
-	var (
-		ok, recused bool
-		n           int
-		id, st      *string
-		newCase     *bool
-	)
-	b.Queue(fileReportSQL, reportID, idemKey, rep.Fingerprint(), rep.ReporterID, rep.Target.Kind, rep.Target.ID, rep.Target.OwnerID,
-		rep.Reason, evidence, now, caseID, policy, domain.Deadline(now, policy), telemetry.Traceparent(ctx), coolSince, cap, domain.UTCDay(now)).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&n, &ok, &id, &st, &newCase) })
-	b.Queue(recuseReporterSQL, reportID).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			recused = true
-		}
-		return rows.Err()
-	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return app.Filed{}, err
-	}
-	if !ok {
-		_, retry := domain.CheckDailyCap(n, cap, now)
-		return app.Filed{}, &domain.DailyCapError{Cap: cap, RetryAfter: retry}
-	}
-	if id == nil || st == nil || newCase == nil {
-		return app.Filed{}, fmt.Errorf("file report %s: no case found or opened", reportID)
-	}
-	f := app.Filed{Receipt: app.Receipt{ReportID: reportID, CaseID: *id, Status: *st}, NewCase: *newCase, Recused: recused}
-	if recused {
-		// A juror of the open case who reports its target can no longer sit.
-		if err := recuse(ctx, tx, f.CaseID, rep.ReporterID, now, true); err != nil {
-			return app.Filed{}, err
-		}
-	}
-	return f, tx.Commit(ctx)
 }
 
 func (r *Repo) Report(ctx context.Context, id string) (app.ReportView, error) {
