@@ -350,6 +350,8 @@ type Service struct {
 	// OverdueAfter is how long past its deadline an open case may stay open
 	// before the repair loop closes it (default OverdueMargin).
 	OverdueAfter time.Duration
+	// intake counts filed reports, for the round starter's pace.
+	intake intakeMeter
 }
 
 // Policy returns the current policy for kind.
@@ -441,6 +443,7 @@ func (s *Service) SubmitReport(ctx context.Context, key string, r domain.Report)
 	s.Log.InfoContext(ctx, "report filed", "report_id", rc.ReportID, "case_id", rc.CaseID, "new_case", newCase,
 		"kind", r.Target.Kind, "target_id", r.Target.ID, "recused", filed.Recused)
 	s.wakeIf(filed.Recused)
+	s.intake.add(sinceStart())
 	if newCase {
 		// The round starts asynchronously (RunRoundStarter), so a burst of
 		// reports costs the reporter one database transaction each.
@@ -491,9 +494,6 @@ func (s *Service) poolRetry() PoolRetry {
 	return s.PoolRetry
 }
 
-// RoundStarters bounds how many rounds one replica schedules at once.
-const RoundStarters = 8
-
 // RunRoundStarter starts the round of every new case: at once when this
 // replica filed it, and every interval for cases whose start was lost (a
 // crash, an unavailable sidecar, another replica). It runs until ctx ends.
@@ -513,11 +513,15 @@ func (s *Service) RunRoundStarter(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// StartPendingRounds starts every case's round that has not started yet. It
-// is safe on every replica: starting a round that exists changes nothing.
+// StartPendingRounds starts every case's round that has not started yet,
+// keeping RoundStarterPace rounds in flight (re-read after every batch, so
+// that a burst of reports slows it and the burst's end speeds it up). It is
+// safe on every replica: starting a round that exists changes nothing.
 func (s *Service) StartPendingRounds(ctx context.Context) error {
 	for {
-		pending, err := s.Repo.RoundsNotStarted(ctx, s.Now(), 64)
+		inFlight := RoundStarterPace(s.intake.lastSecond(sinceStart()))
+		batch := 4 * inFlight
+		pending, err := s.Repo.RoundsNotStarted(ctx, s.Now(), batch)
 		if err != nil {
 			return fmt.Errorf("list cases without a round: %w", err)
 		}
@@ -525,7 +529,7 @@ func (s *Service) StartPendingRounds(ctx context.Context) error {
 			wg   sync.WaitGroup
 			mu   sync.Mutex
 			errs []error
-			sem  = make(chan struct{}, RoundStarters)
+			sem  = make(chan struct{}, inFlight)
 		)
 		for _, in := range pending {
 			wg.Add(1)
@@ -543,7 +547,7 @@ func (s *Service) StartPendingRounds(ctx context.Context) error {
 		if len(errs) > 0 {
 			return errors.Join(errs...)
 		}
-		if len(pending) < 64 {
+		if len(pending) < batch {
 			return nil
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,8 +21,6 @@ import (
 
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/outbox"
-	"github.com/govern/kit/pg"
-	"github.com/govern/kit/telemetry"
 	"github.com/govern/report/app"
 	"github.com/govern/report/domain"
 )
@@ -36,10 +35,15 @@ func Migrations() fs.FS {
 }
 
 // Repo implements app.Repository.
-type Repo struct{ db *pgxpool.Pool }
+type Repo struct {
+	db *pgxpool.Pool
+	// filings waits for the filers (FileReport's group commit).
+	filings    chan *filing
+	startFiler sync.Once
+}
 
 // New returns a repository on db.
-func New(db *pgxpool.Pool) *Repo { return &Repo{db: db} }
+func New(db *pgxpool.Pool) *Repo { return &Repo{db: db, filings: make(chan *filing, 4*fileGroupMax)} }
 
 var _ app.Repository = (*Repo)(nil)
 
@@ -122,114 +126,11 @@ func (r *Repo) ReportByKey(ctx context.Context, reporterID, key string) (app.Rec
 	return rc, *fingerprint, true, nil
 }
 
-// FileReport joins the target's open case or opens one. Two first reports of
-// a target racing meet at the one-open-case index; the loser retries and
-// joins. A reporter who sits undecided on the jury of the case they join is
-// recused in the same transaction (under the case row's lock, which SaveJury
-// also takes).
-func (r *Repo) FileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, cap int, now time.Time) (app.Filed, error) {
-	for attempt := 0; ; attempt++ {
-		f, err := r.fileReport(ctx, key, rep, policy, cap, now)
-		if pg.IsUniqueViolation(err, "cases_one_open_per_target") && attempt < 3 {
-			continue
-		}
-		if pg.IsUniqueViolation(err, "reports_reporter_key") {
-			return app.Filed{}, nil // the caller reads the winner's receipt
-		}
-		if pg.IsUniqueViolation(err, "reports_one_per_reporter_and_case") {
-			return app.Filed{}, domain.ErrAlreadyReported
-		}
-		if isDataException(err) { // validation is meant to stop these first
-			return app.Filed{}, fmt.Errorf("%w: %v", domain.ErrInvalidReport, err)
-		}
-		return f, err
-	}
-}
-
 // isDataException reports whether PostgreSQL refused a value itself (class
 // 22, e.g. 22021 for a NUL byte): the same value can never be stored.
 func isDataException(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
-}
-
-func (r *Repo) fileReport(ctx context.Context, key string, rep domain.Report, policy domain.Policy, cap int, now time.Time) (app.Filed, error) {
-	tx, err := r.db.Begin(ctx)
-	if err != nil {
-		return app.Filed{}, err
-	}
-	defer tx.Rollback(ctx)
-	if cap > 0 {
-		// One reporter's reports are counted and stored one at a time, so
-		// that concurrent requests cannot all pass the count.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('report-cap:' || $1, 0))`, rep.ReporterID); err != nil {
-			return app.Filed{}, err
-		}
-		var today int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM reports WHERE reporter_id = $1 AND created_at >= $2`,
-			rep.ReporterID, domain.UTCDay(now)).Scan(&today); err != nil {
-			return app.Filed{}, err
-		}
-		if ok, retry := domain.CheckDailyCap(today, cap, now); !ok {
-			return app.Filed{}, &domain.DailyCapError{Cap: cap, RetryAfter: retry}
-		}
-	}
-
-	rc := app.Receipt{ReportID: newID("r_")}
-	newCase := false
-	err = tx.QueryRow(ctx, `SELECT id, status FROM cases
-		WHERE target_kind = $1 AND target_id = $2 AND status IN ('pending', 'voting') FOR UPDATE`,
-		rep.Target.Kind, rep.Target.ID).Scan(&rc.CaseID, &rc.Status)
-	if errors.Is(err, pgx.ErrNoRows) && policy.Cooldown > 0 {
-		// Within the cool-down after a decision, reports join the closed case.
-		err = tx.QueryRow(ctx, `SELECT id, status FROM cases
-			WHERE target_kind = $1 AND target_id = $2 AND decided_at > $3
-			ORDER BY decided_at DESC LIMIT 1 FOR UPDATE`,
-			rep.Target.Kind, rep.Target.ID, now.Add(-time.Duration(policy.Cooldown))).Scan(&rc.CaseID, &rc.Status)
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		newCase = true
-		rc.CaseID, rc.Status = newID("c_"), domain.StatusPending
-		_, err = tx.Exec(ctx, `INSERT INTO cases (id, target_kind, target_id, target_owner, reason, status, policy, deadline, created_at, traceparent)
-			VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)`,
-			rc.CaseID, rep.Target.Kind, rep.Target.ID, rep.Target.OwnerID, rep.Reason, policy,
-			domain.Deadline(now, policy), now, telemetry.Traceparent(ctx))
-	}
-	if err != nil {
-		return app.Filed{}, fmt.Errorf("find or open case: %w", err)
-	}
-	var idemKey *string
-	if key != "" {
-		idemKey = &key
-	}
-	evidence := rep.Evidence
-	if evidence == nil {
-		evidence = []string{}
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO reports (id, idempotency_key, fingerprint, reporter_id, case_id, target_kind, target_id, target_owner, reason, evidence, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		rc.ReportID, idemKey, rep.Fingerprint(), rep.ReporterID, rc.CaseID, rep.Target.Kind, rep.Target.ID, rep.Target.OwnerID,
-		rep.Reason, evidence, now); err != nil {
-		return app.Filed{}, err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE cases SET report_count = report_count + 1 WHERE id = $1`, rc.CaseID); err != nil {
-		return app.Filed{}, err
-	}
-	f := app.Filed{Receipt: rc, NewCase: newCase}
-	if !newCase && !domain.Closed(rc.Status) {
-		// A juror of the open case who reports its target can no longer sit.
-		tag, err := tx.Exec(ctx, `UPDATE case_jurors SET state = 'released', recused = true
-			WHERE case_id = $1 AND juror_id = $2 AND state = 'drawn'`, rc.CaseID, rep.ReporterID)
-		if err != nil {
-			return app.Filed{}, err
-		}
-		if f.Recused = tag.RowsAffected() == 1; f.Recused {
-			if err := recuse(ctx, tx, rc.CaseID, rep.ReporterID, now, true); err != nil {
-				return app.Filed{}, err
-			}
-		}
-	}
-	return f, tx.Commit(ctx)
 }
 
 func (r *Repo) Report(ctx context.Context, id string) (app.ReportView, error) {
