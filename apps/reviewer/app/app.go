@@ -100,6 +100,10 @@ type Service struct {
 	wake     func()
 	Settings *Settings
 	Tasks    *TaskHub
+	// GoldRepo and GoldSeats serve gold cases (gold.go); without them no
+	// gold is offered.
+	GoldRepo  GoldRepository
+	GoldSeats GoldSeats
 }
 
 // New returns the service with the real clock, a cryptographically seeded
