@@ -48,6 +48,9 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 		Publisher: pubsub,
 		Notifier:  pubsub,
 		Effects:   relay,
+		Gold:      repo,
+		GoldPeers: reviewer.GoldClient{Sidecar: sidecar, ReviewerAppID: config.String("REVIEWER_APP_ID", "reviewer"),
+			RewardAppID: config.String("REWARD_APP_ID", "reward")},
 		Policies:  app.NewPolicyCache(),
 		RoundsDue: make(chan struct{}, 1),
 		PoolRetry: app.PoolRetry{
@@ -58,6 +61,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 		Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 	}
 	svc.RegisterEffects()
+	svc.RegisterGoldEffects()
 	if err := svc.ReloadPolicies(ctx); err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/govern/kit/service"
 	"github.com/govern/reviewer/adapters/daprpubsub"
 	"github.com/govern/reviewer/adapters/postgres"
+	"github.com/govern/reviewer/adapters/report"
 	"github.com/govern/reviewer/app"
 	httpport "github.com/govern/reviewer/ports/http"
 )
@@ -36,6 +37,9 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool
 	repo := postgres.New(pool)
 	svc := app.New(repo, daprpubsub.New(sidecar, cfg.PubSub), log, relay.Wake)
 	relay.Handle(app.OutboxTaskAssigned, svc.Announce)
+	svc.GoldRepo = repo
+	svc.GoldSeats = report.Client{Sidecar: sidecar, AppID: config.String("REPORT_APP_ID", "report")}
+	relay.Handle(app.OutboxGoldSeat, svc.SeatGold)
 	svc.Tasks = app.NewTaskHub(config.Int("STREAMS_PER_USER", app.DefaultStreamsPerUser),
 		config.Int("STREAMS_PER_REPLICA", app.DefaultStreamsPerReplica))
 	if err := svc.ReloadSettings(ctx); err != nil {
@@ -56,5 +60,6 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, pool *pgxpool
 	go postgres.ListenTasks(ctx, cfg.DatabaseURL, log, svc.TaskCreated)
 	go svc.RunPoolGauge(ctx, repo, config.Duration("POOL_GAUGE_INTERVAL", 15*time.Second))
 	go svc.RunAdjustment(ctx, config.Duration("ADJUSTMENT_TICK", time.Second))
+	go svc.RunGoldExpiry(ctx, config.Duration("GOLD_EXPIRY_INTERVAL", time.Minute))
 	return httpx.Serve(ctx, log, cfg.HTTPAddr, engine)
 }

@@ -182,7 +182,40 @@ var (
 		{name: "name", kind: "text", valid: constant("Fuzzed mug")},
 		{name: "price", kind: "int", valid: constant(1)}, {name: "stock", kind: "int", valid: constant(1)},
 	}}
-	stockBody      = &template{strict: true, fields: []field{{name: "stock", kind: "int", valid: constant(3)}}}
+	stockBody    = &template{strict: true, fields: []field{{name: "stock", kind: "int", valid: constant(3)}}}
+	goldCaseBody = &template{strict: true, fields: []field{
+		{name: "target", kind: "object", valid: targetValue},
+		{name: "reason", kind: "text", valid: constant("fake review")},
+		{name: "evidence", kind: "array", valid: constant([]string{"posted before the purchase"})},
+		{name: "answer", kind: "enum", valid: constant("reject")},
+	}}
+	goldSeatBody = &template{strict: true, fields: []field{
+		{name: "case_id", kind: "id", valid: func(g *fuzzGen) any { return "fz-case-" + g.word() }},
+		{name: "juror_id", kind: "id", valid: func(g *fuzzGen) any { return g.fuzzUser() }},
+		{name: "deadline", kind: "time", valid: soon},
+	}}
+	goldBody = &template{strict: true, fields: []field{
+		{name: "gold_rate", kind: "float", valid: constant(0.0)}, {name: "min_gold", kind: "int", valid: constant(7)},
+		{name: "min_gold_accuracy", kind: "float", valid: constant(0.02)},
+	}}
+	goldNoticeBody = &template{strict: true, fields: []field{
+		{name: "case_id", kind: "id", valid: func(g *fuzzGen) any { return "fz-case-" + g.word() }},
+		{name: "target", kind: "object", valid: targetValue},
+		{name: "reason", kind: "text", valid: constant("fake review")},
+		{name: "answer", kind: "enum", valid: constant("reject")},
+	}}
+	goldVoteBody = &template{strict: true, fields: []field{
+		{name: "case_id", kind: "id", valid: func(g *fuzzGen) any { return "fz-case-" + g.word() }},
+		{name: "juror_id", kind: "id", valid: func(g *fuzzGen) any { return g.fuzzUser() }},
+		{name: "vote", kind: "enum", valid: constant("uphold")},
+	}}
+	goldCreditBody = &template{strict: true, fields: []field{
+		{name: "case_id", kind: "id", valid: func(g *fuzzGen) any { return "fz-case-" + g.word() }},
+		{name: "juror_id", kind: "id", valid: func(g *fuzzGen) any { return g.fuzzUser() }},
+		{name: "vote", kind: "enum", valid: constant("uphold")},
+		{name: "decision", kind: "enum", valid: constant("upheld")},
+		{name: "decided_at", kind: "time", valid: func(*fuzzGen) any { return time.Now().UTC().Format(time.RFC3339Nano) }},
+	}}
 	redemptionBody = &template{strict: true, fields: []field{
 		{name: "user_id", kind: "id", valid: func(g *fuzzGen) any { return g.caller }},
 		{name: "sku", kind: "id", valid: func(g *fuzzGen) any { return g.known.sku }},
@@ -231,6 +264,9 @@ var fuzzRoutes = []fuzzRoute{
 	{app: "report", method: "GET", path: "/v1/intake-limits", access: user, harmless: true},
 	{app: "report", method: "PUT", path: "/v1/intake-limits", access: ops, body: limitsBody},
 	{app: "report", method: "POST", path: "/events/reports", access: sidecar, body: reportMessage, event: true},
+	{app: "report", method: "POST", path: "/v1/gold-cases", access: ops, body: goldCaseBody},
+	{app: "report", method: "GET", path: "/v1/gold-cases", access: ops, harmless: true, query: []string{"limit", "cursor"}},
+	{app: "report", method: "POST", path: "/internal/gold-seats", access: sidecar, body: goldSeatBody, harmless: true},
 	{app: "report", method: "POST", path: "/configuration/report-config/:key", access: sidecar, config: true},
 
 	// Reviewer.
@@ -247,6 +283,10 @@ var fuzzRoutes = []fuzzRoute{
 	{app: "reviewer", method: "PUT", path: "/v1/adjustment", access: ops, body: adjustmentBody},
 	{app: "reviewer", method: "POST", path: "/internal/juries", access: sidecar, body: drawBody},
 	{app: "reviewer", method: "POST", path: "/internal/tasks/close", access: sidecar, body: closeBody, harmless: true},
+	{app: "reviewer", method: "GET", path: "/v1/gold", access: user, harmless: true},
+	{app: "reviewer", method: "PUT", path: "/v1/gold", access: ops, body: goldBody},
+	{app: "reviewer", method: "POST", path: "/internal/gold-cases", access: sidecar, body: goldNoticeBody},
+	{app: "reviewer", method: "POST", path: "/internal/gold-votes", access: sidecar, body: goldVoteBody, harmless: true},
 	{app: "reviewer", method: "POST", path: "/events/case-decided", access: sidecar, body: caseDecidedMessage, event: true, harmless: true},
 	{app: "reviewer", method: "POST", path: "/events/user-activity", access: sidecar, body: activityMessage, event: true, harmless: true},
 	{app: "reviewer", method: "POST", path: "/configuration/reviewer-config/:key", access: sidecar, config: true},
@@ -262,6 +302,7 @@ var fuzzRoutes = []fuzzRoute{
 	{app: "reward", method: "GET", path: "/v1/redemptions", access: user, harmless: true, query: []string{"user_id", "limit", "cursor"}},
 	{app: "reward", method: "POST", path: "/v1/redemptions", access: user, body: redemptionBody, harmless: true},
 	{app: "reward", method: "POST", path: "/events/case-decided", access: sidecar, body: caseDecidedMessage, event: true, harmless: true},
+	{app: "reward", method: "POST", path: "/internal/gold-credits", access: sidecar, body: goldCreditBody},
 	{app: "reward", method: "POST", path: "/configuration/reward-config/:key", access: sidecar, config: true},
 }
 
@@ -830,7 +871,7 @@ func liveSettings(t *testing.T, ctx context.Context) map[string]any {
 	t.Helper()
 	out := map[string]any{}
 	for _, s := range []struct{ app, path string }{{"report", "/v1/policies"}, {"reviewer", "/v1/pool-rule"},
-		{"reviewer", "/v1/fatigue"}, {"reviewer", "/v1/adjustment"}, {"reward", "/v1/rules"}} {
+		{"reviewer", "/v1/fatigue"}, {"reviewer", "/v1/adjustment"}, {"reviewer", "/v1/gold"}, {"reward", "/v1/rules"}} {
 		resp, err := plat.As(s.app, "fz-reader").Do(ctx, "GET", s.path, nil)
 		must(t, resp, err, 200)
 		var v any

@@ -385,7 +385,7 @@ func restoreSettingsAfter(t *testing.T, ctx context.Context) {
 		saved[setting{"report", "/v1/policies/" + fmt.Sprint(m["kind"])}] = m
 	}
 	saved[setting{"report", "/v1/intake-limits"}] = read("report", "/v1/intake-limits")
-	for _, path := range []string{"/v1/pool-rule", "/v1/fatigue", "/v1/adjustment"} {
+	for _, path := range []string{"/v1/pool-rule", "/v1/fatigue", "/v1/adjustment", "/v1/gold"} {
 		saved[setting{"reviewer", path}] = read("reviewer", path)
 	}
 	rules := read("reward", "/v1/rules")

@@ -26,11 +26,14 @@ var (
 	suiteAdjustment = map[string]any{"interval": "1s", "window": 20, "min_tasks": 20,
 		"max_timeout_ratio": 1.0, "min_agreement_rate": 0.0, "suspension": "1s"}
 	defaultPoolRule = map[string]any{"required_tags": []string{}, "active_within": "168h"}
+	// suiteGold turns gold off: gold tasks would add to the tasks the other
+	// scenarios count; verdict_gold_test.go turns it on for itself.
+	suiteGold = map[string]any{"gold_rate": 0, "min_gold": 7, "min_gold_accuracy": 0.02}
 )
 
 func setSuiteFatigue(ctx context.Context) error {
 	ops := plat.As("reviewer", "ops-suite", "ops")
-	for path, body := range map[string]any{"/v1/fatigue": suiteFatigue, "/v1/adjustment": suiteAdjustment} {
+	for path, body := range map[string]any{"/v1/fatigue": suiteFatigue, "/v1/adjustment": suiteAdjustment, "/v1/gold": suiteGold} {
 		resp, err := ops.Do(ctx, "PUT", path, body)
 		if err != nil {
 			return err

@@ -341,6 +341,9 @@ type Service struct {
 	Publisher DecisionPublisher
 	Notifier  Notifier
 	Effects   Effects
+	// Gold stores gold cases and GoldPeers carries their effects (gold.go).
+	Gold      GoldRepository
+	GoldPeers GoldPeers
 	Policies  *PolicyCache
 	// RoundsDue wakes the round starter when a report opened a case.
 	RoundsDue chan struct{}
@@ -570,6 +573,9 @@ func (s *Service) Cases(ctx context.Context, f CaseFilter) ([]CaseView, string, 
 // for the case.
 func (s *Service) CheckVoter(ctx context.Context, caseID, jurorID string) error {
 	status, drawn, drawing, err := s.Repo.Voter(ctx, caseID, jurorID)
+	if errors.Is(err, domain.ErrCaseNotFound) {
+		return s.checkGoldVoter(ctx, caseID, jurorID)
+	}
 	if err != nil {
 		return fmt.Errorf("look up juror %s of case %s: %w", jurorID, caseID, err)
 	}
@@ -592,7 +598,11 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 		return err
 	}
 	telemetry.Tag(ctx, telemetry.CaseID.String(caseID), telemetry.UserID.String(jurorID))
-	if err := s.Repo.RecordVote(ctx, caseID, jurorID, decision, comment, s.Now().UTC()); err != nil {
+	err := s.Repo.RecordVote(ctx, caseID, jurorID, decision, comment, s.Now().UTC())
+	if errors.Is(err, domain.ErrCaseNotFound) {
+		return s.castGoldVote(ctx, caseID, jurorID, decision, comment)
+	}
+	if err != nil {
 		return err
 	}
 	s.Log.InfoContext(ctx, "vote recorded", "case_id", caseID, "juror_id", jurorID)

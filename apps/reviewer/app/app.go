@@ -56,9 +56,6 @@ type Repository interface {
 	// changed otherwise). It returns the transitions it recorded; ran is
 	// false when another replica was adjusting at the same moment.
 	Adjust(ctx context.Context, rule domain.AdjustmentRule, since time.Time) (done []Adjustment, ran bool, err error)
-	// Agreement counts each juror's votes on decided cases per side of the
-	// decision (see AccuracyOf); jurors without any are left out.
-	Agreement(ctx context.Context, jurors []string) (map[string]domain.AccuracyRecord, error)
 }
 
 // Adjustment is one automatic state change.
@@ -103,6 +100,10 @@ type Service struct {
 	wake     func()
 	Settings *Settings
 	Tasks    *TaskHub
+	// GoldRepo and GoldSeats serve gold cases (gold.go); without them no
+	// gold is offered.
+	GoldRepo  GoldRepository
+	GoldSeats GoldSeats
 }
 
 // New returns the service with the real clock, a cryptographically seeded

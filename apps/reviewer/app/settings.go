@@ -108,6 +108,7 @@ type Settings struct {
 	poolRule   *liveconfig.Value[domain.PoolRule]
 	fatigue    *liveconfig.Value[domain.Fatigue]
 	adjustment *liveconfig.Value[domain.AdjustmentRule]
+	gold       *liveconfig.Value[GoldSettings]
 }
 
 // NewSettings starts with the defaults.
@@ -118,6 +119,7 @@ func NewSettings() *Settings {
 		poolRule:   liveconfig.Add(live, KeyPoolRule, domain.DefaultPoolRule(), 0, liveconfig.JSON(ParsePoolRule)),
 		fatigue:    liveconfig.Add(live, KeyFatigue, domain.DefaultFatigue(), 0, liveconfig.JSON(ParseFatigue)),
 		adjustment: liveconfig.Add(live, KeyAdjustment, domain.DefaultAdjustmentRule(), 0, liveconfig.JSON(ParseAdjustment)),
+		gold:       liveconfig.Add(live, KeyGold, DefaultGoldSettings(), 0, liveconfig.JSON(ParseGold)),
 	}
 }
 
@@ -132,6 +134,9 @@ func (s *Settings) Fatigue() domain.Fatigue { return s.fatigue.Get() }
 
 // Adjustment is the adjustment rule in force.
 func (s *Settings) Adjustment() domain.AdjustmentRule { return s.adjustment.Get() }
+
+// Gold is the gold settings in force.
+func (s *Settings) Gold() GoldSettings { return s.gold.Get() }
 
 // Apply installs st unless it is invalid, of an unknown key, or a newer
 // version of its key is installed.

@@ -38,6 +38,7 @@ var settingBodies = []settingBody{
 	{KeyPoolRule, wire(ParsePoolRule, PoolRuleToJSON)},
 	{KeyFatigue, wire(ParseFatigue, FatigueToJSON)},
 	{KeyAdjustment, wire(ParseAdjustment, AdjustmentToJSON)},
+	{KeyGold, wire(ParseGold, GoldToJSON)},
 }
 
 // A settings body is refused as a 400, or its value, once stored in its wire

@@ -85,7 +85,7 @@ func TestSettingsRoundTripThroughTheirWireForm(t *testing.T) {
 func TestSettingKeysAreTheWatchedKeys(t *testing.T) {
 	t.Parallel()
 	keys := NewSettings().Live().Keys()
-	if len(keys) != 3 || keys[0] != KeyPoolRule || keys[1] != KeyFatigue || keys[2] != KeyAdjustment {
+	if len(keys) != 4 || keys[0] != KeyPoolRule || keys[1] != KeyFatigue || keys[2] != KeyAdjustment || keys[3] != KeyGold {
 		t.Fatalf("keys %v", keys)
 	}
 }

@@ -37,6 +37,7 @@ func (h Handlers) Register(r gin.IRouter, jwtSecret string) {
 	v1.PUT("/policies/:kind", auth.RequireOps, h.putPolicy)
 	v1.GET("/intake-limits", h.getIntakeLimits)
 	v1.PUT("/intake-limits", auth.RequireOps, h.putIntakeLimits)
+	h.registerGold(r, v1)
 }
 
 // mapError is the one place domain errors become HTTP answers.
@@ -217,6 +218,10 @@ func (h Handlers) getCase(c *gin.Context) {
 		return
 	}
 	v, err := h.Svc.Case(c.Request.Context(), id)
+	if errors.Is(err, domain.ErrCaseNotFound) {
+		h.getGoldCase(c, id)
+		return
+	}
 	if err != nil {
 		fail(c, err)
 		return

@@ -181,36 +181,3 @@ func recentRecords(ctx context.Context, tx pgx.Tx, rule domain.AdjustmentRule, s
 	}
 	return slices.Clip(recs), nil
 }
-
-// Agreement implements app.Repository: every settled vote on a case decided
-// upheld or rejected, counted on that side (tasks_by_juror_idx serves it).
-func (r *Repository) Agreement(ctx context.Context, jurors []string) (map[string]domain.AccuracyRecord, error) {
-	rows, err := r.pool.Query(ctx, `
-		SELECT juror_id, decision, count(*)::int,
-		       (count(*) FILTER (WHERE vote = CASE decision WHEN 'upheld' THEN 'uphold' ELSE 'reject' END))::int
-		FROM tasks WHERE juror_id = ANY($1) AND vote IS NOT NULL AND decision IN ('upheld', 'rejected')
-		GROUP BY juror_id, decision`, jurors)
-	if err != nil {
-		return nil, fmt.Errorf("count agreement: %w", err)
-	}
-	out := map[string]domain.AccuracyRecord{}
-	var (
-		juror, decision  string
-		answered, agreed int
-	)
-	_, err = pgx.ForEachRow(rows, []any{&juror, &decision, &answered, &agreed}, func() error {
-		rec := out[juror]
-		side := domain.Side{Answered: answered, Correct: agreed}
-		if decision == "upheld" {
-			rec.Uphold = side
-		} else {
-			rec.Reject = side
-		}
-		out[juror] = rec
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("count agreement: %w", err)
-	}
-	return out, nil
-}

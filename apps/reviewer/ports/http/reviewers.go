@@ -67,10 +67,15 @@ type reviewerJSON struct {
 	SuspendedUntil *string          `json:"suspended_until,omitempty"`
 	Stats          statsJSON        `json:"stats"`
 	Transitions    []transitionJSON `json:"transitions"`
+	// Gold is the juror's measured accuracy, shown to operators only (a
+	// juror must not learn which of their tasks were gold).
+	Gold *goldJSON `json:"gold,omitempty"`
 }
 
-func writeReviewer(c *gin.Context, r domain.Reviewer) {
-	out := reviewerJSON{UserID: r.UserID, State: string(r.State), Profile: profileJSON{
+func writeReviewer(c *gin.Context, r domain.Reviewer) { writeReviewerWith(c, r, nil) }
+
+func writeReviewerWith(c *gin.Context, r domain.Reviewer, gold *goldJSON) {
+	out := reviewerJSON{Gold: gold, UserID: r.UserID, State: string(r.State), Profile: profileJSON{
 		UserID: r.UserID, Tags: orEmpty(r.Profile.Tags), LastActiveAt: formatTime(r.Profile.LastActiveAt),
 	}, Stats: statsJSON{
 		Assigned: r.Stats.Assigned, Voted: r.Stats.Voted, Agreed: r.Stats.Agreed, TimedOut: r.Stats.TimedOut,
@@ -130,7 +135,16 @@ func (s *Server) getReviewer(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	writeReviewer(c, r)
+	var gold *goldJSON
+	if auth.From(c).IsOps() {
+		acc, err := s.svc.AccuracyOf(c.Request.Context(), r.UserID)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		gold = toGoldJSON(acc[r.UserID])
+	}
+	writeReviewerWith(c, r, gold)
 }
 
 func toTaskJSON(t domain.Task) taskJSON {

@@ -45,10 +45,14 @@ func Register(r *gin.Engine, svc *app.Service, log *slog.Logger, jwtSecret strin
 	v1.PUT("/fatigue", auth.RequireOps, s.putFatigue)
 	v1.GET("/adjustment", s.getAdjustment)
 	v1.PUT("/adjustment", auth.RequireOps, s.putAdjustment)
+	v1.GET("/gold", s.getGold)
+	v1.PUT("/gold", auth.RequireOps, s.putGold)
 
 	internal := r.Group("/internal")
 	internal.POST("/juries", s.drawJury)
 	internal.POST("/tasks/close", s.closeTask)
+	internal.POST("/gold-cases", s.addGoldCase)
+	internal.POST("/gold-votes", s.recordGoldVote)
 
 	r.POST(RouteCaseDecided, daprx.Subscription(log, s.caseDecided))
 	r.POST(RouteUserActivity, daprx.Subscription(log, s.userActivity))

@@ -35,6 +35,7 @@ func NewSubscriber(a app.Application, log *slog.Logger) *Subscriber {
 // user token.
 func (s *Subscriber) Register(r gin.IRouter) {
 	r.POST(CaseDecidedRoute, daprx.Subscription(s.log, s.caseDecided))
+	r.POST(GoldCreditRoute, s.goldCredit)
 }
 
 // caseDecidedEvent is the case-decided topic's data. Fields this service does
