@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -128,20 +129,28 @@ func TestPoliciesHaveDefaultsAndOnlyOpsChangeThem(t *testing.T) {
 }
 
 // The README's walkthrough, pasted into a shell, takes a report to a decision
-// and rewards: two of three drawn jurors uphold and earn 15 points each.
+// and rewards: the drawn jurors whose votes count uphold and earn 15 points each.
 func TestReadmeWalkthrough(t *testing.T) {
 	out := string(walkthroughOut)
 	if walkthroughErr != nil {
 		t.Fatalf("walkthrough failed: %v\n%s", walkthroughErr, out)
 	}
-	if !strings.Contains(out, `"status":"upheld"`) || !strings.Contains(out, `"tally":{"uphold":2,"reject":0}`) {
-		t.Fatalf("walkthrough did not uphold the case:\n%s", out)
+	// The round decides at the quorum of two; a third juror's vote that
+	// reaches the case before the round has closed it is recorded and
+	// counted (202), one after is 409: how many count is a race the
+	// walkthrough does not control, so the checks follow the 202s.
+	accepted := strings.Count(out, "vote: 202")
+	if accepted < 2 || accepted > 3 {
+		t.Fatalf("walkthrough shows %d accepted votes, want 2 or 3:\n%s", accepted, out)
 	}
-	if n := strings.Count(out, `"balance":15}`); n != 2 {
-		t.Fatalf("walkthrough shows %d jurors with 15 points, want 2:\n%s", n, out)
+	if !strings.Contains(out, `"status":"upheld"`) || !strings.Contains(out, fmt.Sprintf(`"tally":{"uphold":%d,"reject":0}`, accepted)) {
+		t.Fatalf("walkthrough did not uphold the case with its %d accepted votes:\n%s", accepted, out)
 	}
-	if n := strings.Count(out, "redeem: 201"); n != 2 {
-		t.Fatalf("walkthrough shows %d redemptions, want 2 (the jurors with points):\n%s", n, out)
+	if n := strings.Count(out, `"balance":15}`); n != accepted {
+		t.Fatalf("walkthrough shows %d jurors with 15 points, want %d:\n%s", n, accepted, out)
+	}
+	if n := strings.Count(out, "redeem: 201"); n != accepted {
+		t.Fatalf("walkthrough shows %d redemptions, want %d (the jurors with points):\n%s", n, accepted, out)
 	}
 	if n := strings.Count(out, "vote: 403"); n != 2 {
 		t.Fatalf("walkthrough shows %d refused non-jurors, want 2:\n%s", n, out)
