@@ -63,6 +63,17 @@ func (l *load) intake(ctx context.Context) error {
 		return err
 	})
 	target := 0.4 * bare.Rate()
+	// A pool of eligible jurors, so that a started round draws its jury and
+	// then waits quietly for votes (the run's rounds last hours), instead of
+	// asking an empty pool again and again for the rest of the run.
+	const poolSize = 2000
+	if _, err := l.reviewer.Exec(ctx, `INSERT INTO profiles (user_id, tags, last_active_at)
+		SELECT $1 || g, ARRAY['verified'], now() FROM generate_series(1, $2) AS g`, l.run+"-ip-", poolSize); err != nil {
+		return fmt.Errorf("seed profiles: %w", err)
+	}
+	if _, err := l.reviewer.Exec(ctx, `INSERT INTO jurors (user_id) SELECT $1 || g FROM generate_series(1, $2) AS g ORDER BY g`, l.run+"-ip-", poolSize); err != nil {
+		return fmt.Errorf("seed jurors: %w", err)
+	}
 	closedReqs := l.prepareReports("c", l.o.n(8000))
 	openReqs := l.prepareReports("o", int(target*10*l.o.scale)+1)
 	burstReqs := l.prepareReports("b", l.o.n(50000))
@@ -127,6 +138,11 @@ func (l *load) intake(ctx context.Context) error {
 		l.note("intake drain: the starter scheduled %.0f rounds/s after the burst; the whole phase took %s",
 			float64(leftAtEnd)/drained.Seconds(), time.Since(start).Round(time.Second))
 	}
+	drawn, err := count(`SELECT count(*) FROM cases WHERE target_id LIKE $1 AND status <> 'pending'`, "%")
+	if err != nil {
+		return err
+	}
+	l.note("intake rounds: %d of the %d cases have their jury drawn (a pool of %d eligible jurors was seeded)", drawn, accepted, poolSize)
 	if stored != accepted {
 		return fmt.Errorf("%d reports answered 202 but %d stored", accepted, stored)
 	}
