@@ -289,3 +289,47 @@ func TestAReporterAppealsARejectedCaseWithinTheWindowOnly(t *testing.T) {
 		t.Fatalf("a late appeal changed the case: %v", c)
 	}
 }
+
+// An appeal round is a workflow instance of its own ("round-<case>-2"),
+// which the repair loop knows: lost while its jury sits, it is started
+// again, rebuilds itself from the database (round 2's seats and votes
+// only) and decides; the first round's instance stays completed.
+func TestTheRepairLoopRestartsALostAppealRound(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	reportAppWith(t, ctx, map[string]string{"REPAIR_INTERVAL": "1s"})
+	setAppealPolicy(t, ctx, "comment", "")
+	c, _, _ := decideFirstRound(t, ctx, "comment", "uphold")
+	id := c["case_id"].(string)
+	if status, body, err := appeal(ctx, id, ownerOf(c), map[string]any{"reason": "context was missing"}); err != nil || status != 202 {
+		t.Fatalf("appeal: %d %v %v", status, body, err)
+	}
+	jurors := jurorsOf(t, ctx, id, 3)
+	if s := roundStatus(t, ctx, id+"-2"); s != "RUNNING" {
+		t.Fatalf("appeal round instance round-%s-2: %q", id, s)
+	}
+	killRound(t, ctx, id+"-2")
+	for _, j := range jurors[:2] {
+		resp, err := vote(ctx, id, j, "reject")
+		must(t, resp, err, 202)
+	}
+	final := waitClosed(t, ctx, id, 60*time.Second)
+	if final["status"] != "rejected" || final["round"] != 2.0 {
+		t.Fatalf("final %v, want rejected in round 2", final)
+	}
+	restarted := 0
+	for _, e := range final["timeline"].([]any) {
+		if m := e.(map[string]any); m["event"] == "round_restarted" {
+			if m["round"] != 2.0 {
+				t.Errorf("restart recorded in round %v", m["round"])
+			}
+			restarted++
+		}
+	}
+	if restarted != 1 {
+		t.Fatalf("%d restarts on the timeline %v", restarted, final["timeline"])
+	}
+	if s := roundStatus(t, ctx, id); s != "COMPLETED" {
+		t.Errorf("first round's instance: %q", s)
+	}
+}
