@@ -159,11 +159,15 @@ func TestAnOwnerAppealsAnUpheldCaseAndALargerJuryReplacesTheDecision(t *testing.
 		t.Fatalf("refused appeals changed the case: %v", got)
 	}
 
+	appealsBefore := metricSum(t, ctx, "report", "govern_appeals_total", `kind="item"`)
 	status, body, err := appeal(ctx, id, owner, reason)
 	if err != nil || status != 202 || body["case_id"] != id || !strings.HasPrefix(fmt.Sprint(body["appeal_id"]), "a_") {
 		t.Fatalf("appeal: %d %v %v", status, body, err)
 	}
 	appealID := body["appeal_id"]
+	if n := metricSum(t, ctx, "report", "govern_appeals_total", `kind="item"`) - appealsBefore; n != 1 {
+		t.Errorf("govern_appeals_total{kind=item} moved by %v, want 1", n)
+	}
 	if status, body, _ := appeal(ctx, id, owner, reason); status != 409 || errorCode(body) != "already_appealed" {
 		t.Fatalf("second appeal: %d %v", status, body)
 	}

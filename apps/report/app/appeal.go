@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"github.com/govern/kit/telemetry"
 	"github.com/govern/report/domain"
 )
@@ -31,7 +34,13 @@ type AppealView struct {
 	By     string    `json:"by"`
 	Reason string    `json:"reason"`
 	At     time.Time `json:"at"`
+	// Kind is the target's kind (for the metric).
+	Kind string `json:"-"`
 }
+
+var appeals = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "govern_appeals_total", Help: "Decisions appealed (each opens an appeal round), by target kind.",
+}, []string{"kind"})
 
 // EventAppealed: the losing side appealed (juror_id: who, detail: why);
 // the appeal round (round 2) begins.
@@ -51,7 +60,8 @@ func (s *Service) Appeal(ctx context.Context, caseID, caller string, a domain.Ap
 	if err != nil {
 		return AppealView{}, err
 	}
-	s.Log.InfoContext(ctx, "case appealed", "case_id", caseID, "appeal_id", v.ID, "by", caller)
+	appeals.WithLabelValues(v.Kind).Inc()
+	s.Log.InfoContext(ctx, "case appealed", "case_id", caseID, "appeal_id", v.ID, "by", caller, "kind", v.Kind)
 	select {
 	case s.RoundsDue <- struct{}{}:
 	default:

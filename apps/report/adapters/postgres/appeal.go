@@ -40,6 +40,7 @@ func (r *Repo) Appeal(ctx context.Context, caseID, caller string, a domain.Appea
 		if reporter {
 			ac.ReporterIDs = []string{caller}
 		}
+		v.Kind = c.Target.Kind
 		err = ac.MayAppeal(caller, now, c.Policy.Window())
 		if errors.Is(err, domain.ErrNotAppealable) && (appealed || c.Round > 1) {
 			return domain.ErrAlreadyAppealed // its round is open, or decided it: either way, it was heard
