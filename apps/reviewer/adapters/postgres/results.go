@@ -42,6 +42,15 @@ func (r *Repository) RecordDecision(ctx context.Context, res domain.CaseResult) 
 			return fmt.Errorf("read final decision: %w", err)
 		}
 		if round > 1 {
+			// Every round's tasks, then their jurors, locked once in juror
+			// order: the regrade and the settling below lock nothing more.
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM tasks WHERE case_id = $1 ORDER BY juror_id FOR UPDATE`, res.CaseID); err != nil {
+				return fmt.Errorf("lock tasks: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM jurors WHERE user_id IN (SELECT juror_id FROM tasks WHERE case_id = $1)
+				ORDER BY user_id FOR UPDATE`, res.CaseID); err != nil {
+				return fmt.Errorf("lock jurors: %w", err)
+			}
 			if err := regrade(ctx, tx, res.CaseID, round, res.Decision); err != nil {
 				return err
 			}
