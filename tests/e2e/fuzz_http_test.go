@@ -116,6 +116,9 @@ var (
 	withdrawalBody = &template{strict: true, fields: []field{
 		{name: "reason", kind: "text", valid: constant("listing deleted")},
 	}}
+	appealBody = &template{strict: true, fields: []field{
+		{name: "reason", kind: "text", valid: constant("the jury misread the listing")},
+	}}
 	limitsBody = &template{strict: true, fields: []field{
 		{name: "daily_report_cap", kind: "int", valid: constant(50)},
 	}}
@@ -259,6 +262,7 @@ var fuzzRoutes = []fuzzRoute{
 	{app: "report", method: "POST", path: "/v1/cases/:id/votes", access: user, body: voteBody, harmless: true},
 	{app: "report", method: "POST", path: "/v1/cases/:id/resolution", access: ops, body: resolutionBody},
 	{app: "report", method: "POST", path: "/v1/cases/:id/withdrawal", access: ops, body: withdrawalBody},
+	{app: "report", method: "POST", path: "/v1/cases/:id/appeals", access: user, body: appealBody},
 	{app: "report", method: "GET", path: "/v1/policies", access: user, harmless: true},
 	{app: "report", method: "PUT", path: "/v1/policies/:kind", access: ops, body: policyBody},
 	{app: "report", method: "GET", path: "/v1/intake-limits", access: user, harmless: true},

@@ -37,7 +37,7 @@ func (s *Service) DrawMore(ctx context.Context, req MoreRequest) (Draw, error) {
 	if !c.Policy.IsAdaptive() {
 		return Draw{}, fmt.Errorf("draw more for case %s: %w: its policy is not adaptive", req.CaseID, ErrRefused)
 	}
-	exclude, err := s.exclusions(ctx, req.CaseID, req.Exclude)
+	exclude, err := s.exclusions(ctx, req.CaseID, append(roundExclusions(c), req.Exclude...))
 	if err != nil {
 		return Draw{}, err
 	}
@@ -47,7 +47,7 @@ func (s *Service) DrawMore(ctx context.Context, req MoreRequest) (Draw, error) {
 	if err := s.Repo.MarkDrawing(ctx, req.CaseID, now.Add(substituteDrawWindow)); err != nil {
 		return Draw{}, fmt.Errorf("mark draw of case %s: %w", req.CaseID, err)
 	}
-	jurors, rel, err := s.draw(ctx, c, fmt.Sprintf("%s/more-%d", req.CaseID, req.Seq), req.Count, exclude, now)
+	jurors, rel, err := s.draw(ctx, c, drawID(c, fmt.Sprintf("more-%d", req.Seq)), req.Count, exclude, now)
 	if errors.Is(err, ErrPoolTooSmall) {
 		return Draw{PoolTooSmall: true}, s.Repo.MarkDrawing(ctx, req.CaseID, time.Time{})
 	}

@@ -78,6 +78,10 @@ type CaseView struct {
 	// Confidence is, for a case closed by an adaptive jury, the posterior
 	// that its decision is right.
 	Confidence *float64
+	// Rounds are the rounds an appeal replaced, the first first (loaded
+	// for single cases); Appeal is the case's appeal, if any.
+	Rounds []RoundView
+	Appeal *AppealView
 }
 
 // Event is one entry of a case's timeline.
@@ -87,6 +91,8 @@ type Event struct {
 	Kind    string    `json:"event"`
 	JurorID string    `json:"juror_id,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
+	// Round is the round the event belongs to (2: the appeal round).
+	Round int `json:"round"`
 }
 
 // Timeline event kinds.
@@ -132,7 +138,10 @@ type CaseFilter struct {
 
 // RoundInput starts a case's vote round; it is the workflow's input.
 type RoundInput struct {
-	CaseID    string        `json:"case_id"`
+	CaseID string `json:"case_id"`
+	// Round is 1 for the first jury (also when absent) and 2 for the
+	// appeal's, which runs as a workflow instance of its own.
+	Round     int           `json:"round,omitempty"`
 	Policy    domain.Policy `json:"policy"`
 	CreatedAt time.Time     `json:"created_at"`
 	Deadline  time.Time     `json:"deadline"`
@@ -169,6 +178,8 @@ type JuryRequest struct {
 	Target   domain.Target `json:"target"`
 	Reason   string        `json:"reason"`
 	Deadline time.Time     `json:"deadline"`
+	// Round is the round the jury is drawn for (absent: 1).
+	Round int `json:"round,omitempty"`
 }
 
 // Decision is a closed case as published on the case-decided topic.
@@ -229,7 +240,8 @@ type Repository interface {
 	// RecordVote stores the vote and, in the same transaction, the effects
 	// it causes, both held back for VoteHandOverDelay: handing it to the
 	// round (EffectRoundEvent) and closing the juror's task (EffectCloseTask).
-	RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) error
+	// It returns the case's round.
+	RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) (round int, err error)
 	// ForgetEffect drops a pending effect that was carried out directly.
 	ForgetEffect(ctx context.Context, key string) error
 	RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]RoundInput, error)
@@ -256,12 +268,21 @@ type Repository interface {
 	// CloseCase closes the case from the votes it holds (as escalated, with
 	// a round_failed event, when failure is not empty) and enqueues the
 	// decision's publication (EffectPublishDecision) in the same
-	// transaction; a closed case returns its recorded decision.
-	CloseCase(ctx context.Context, caseID string, now time.Time, failure string) (Decision, error)
-	// Decision returns a closed case's decision (ErrNotClosed for an open one).
-	Decision(ctx context.Context, caseID string) (Decision, error)
-	// MarkDecisionPublished records that case-decided is on its way.
-	MarkDecisionPublished(ctx context.Context, caseID string, now time.Time) error
+	// transaction; a closed case returns its recorded decision. A round
+	// (0: the current one) an appeal has replaced returns its decision.
+	CloseCase(ctx context.Context, caseID string, round int, now time.Time, failure string) (Decision, error)
+	// Decision returns the decision of the case's round (0: the current
+	// one; ErrNotClosed while it is open); an appeal keeps the decision
+	// of the round it replaced.
+	Decision(ctx context.Context, caseID string, round int) (Decision, error)
+	// MarkDecisionPublished records that the round's case-decided is on its way.
+	MarkDecisionPublished(ctx context.Context, caseID string, round int, now time.Time) error
+	// Appeal records caller's appeal of a decided case under the case
+	// row's lock (domain.MayAppeal decides; a second appeal meets a unique
+	// constraint) and, in the same transaction, opens the appeal round:
+	// the case is pending again in round 2, under policy, until its round
+	// starter starts the round's workflow.
+	Appeal(ctx context.Context, caseID, caller string, a domain.Appeal, now time.Time) (AppealView, error)
 	// ResolveCase gives an escalated or undecided case the staff's decision
 	// (domain.ErrNotResolvable otherwise) and enqueues its publication in
 	// the same transaction.
@@ -305,7 +326,7 @@ const (
 type Rounds interface {
 	// Start starts the case's round; a round that ended is replaced.
 	Start(ctx context.Context, in RoundInput) error
-	Status(ctx context.Context, caseID string) (RoundStatus, error)
+	Status(ctx context.Context, caseID string, round int) (RoundStatus, error)
 	// Raise hands a vote or a recusal to the case's round.
 	Raise(ctx context.Context, e RoundEvent) error
 }
@@ -478,7 +499,7 @@ func (s *Service) startRound(ctx context.Context, in RoundInput) (err error) {
 	defer func() { telemetry.End(span, err) }()
 	in.PoolRetry, in.Traceparent = s.poolRetry(), telemetry.Traceparent(ctx)
 	if err := s.Rounds.Start(ctx, in); err != nil {
-		status, xerr := s.Rounds.Status(ctx, in.CaseID)
+		status, xerr := s.Rounds.Status(ctx, in.CaseID, in.Round)
 		if xerr != nil || status != RoundAlive {
 			return fmt.Errorf("start round for case %s: %w", in.CaseID, err)
 		}
@@ -486,7 +507,7 @@ func (s *Service) startRound(ctx context.Context, in RoundInput) (err error) {
 	if err := s.Repo.MarkRoundStarted(ctx, in.CaseID, s.Now()); err != nil {
 		return err
 	}
-	s.Log.InfoContext(ctx, "round started", "case_id", in.CaseID)
+	s.Log.InfoContext(ctx, "round started", "case_id", in.CaseID, "round", max(in.Round, 1))
 	return nil
 }
 
@@ -598,7 +619,7 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 		return err
 	}
 	telemetry.Tag(ctx, telemetry.CaseID.String(caseID), telemetry.UserID.String(jurorID))
-	err := s.Repo.RecordVote(ctx, caseID, jurorID, decision, comment, s.Now().UTC())
+	round, err := s.Repo.RecordVote(ctx, caseID, jurorID, decision, comment, s.Now().UTC())
 	if errors.Is(err, domain.ErrCaseNotFound) {
 		return s.castGoldVote(ctx, caseID, jurorID, decision, comment)
 	}
@@ -611,7 +632,7 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 	// that the quorum vote reaches the round at once (the case closes before
 	// later votes arrive) and the juror's task closes before the answer.
 	// The outbox steps in only for what failed here.
-	ev := RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision}
+	ev := RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision, Round: round}
 	s.carryOutNow(ctx, ev.Key(), func(ctx context.Context) error { return s.Rounds.Raise(ctx, ev) })
 	tc := TaskClose{CaseID: caseID, JurorID: jurorID, Reason: "voted"}
 	s.carryOutNow(ctx, tc.Key(), func(ctx context.Context) error { return s.closeTask(ctx, tc) })

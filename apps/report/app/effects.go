@@ -48,6 +48,8 @@ type RoundEvent struct {
 	Recused  bool   `json:"recused,omitempty"`
 	// Withdrawn tells the round that the case was withdrawn: it ends.
 	Withdrawn bool `json:"withdrawn,omitempty"`
+	// Round is the round the event is for (absent: 1).
+	Round int `json:"round,omitempty"`
 }
 
 // Key identifies the event among the outbox's pending effects.
@@ -85,17 +87,25 @@ func (r Reminder) Key() string { return "remind:" + r.CaseID + ":" + r.JurorID }
 // DecisionRef names the closed case whose decision must be published.
 type DecisionRef struct {
 	CaseID string `json:"case_id"`
+	// Round is the decision's round (absent: 1).
+	Round int `json:"round,omitempty"`
 }
 
 // DecisionKeyPrefix starts the outbox key of every decision's publication.
 const DecisionKeyPrefix = "decision:"
 
 // Key identifies the effect among the outbox's pending effects.
-func (d DecisionRef) Key() string { return DecisionKeyPrefix + d.CaseID }
+// The first round's key is the case's own (as before appeals).
+func (d DecisionRef) Key() string {
+	if d.Round > 1 {
+		return fmt.Sprintf("%s%s:r%d", DecisionKeyPrefix, d.CaseID, d.Round)
+	}
+	return DecisionKeyPrefix + d.CaseID
+}
 
 // StaffKey identifies the publication of a staff decision, apart from the
 // jury's: both are published.
-func (d DecisionRef) StaffKey() string { return DecisionKeyPrefix + d.CaseID + ":staff" }
+func (d DecisionRef) StaffKey() string { return d.Key() + ":staff" }
 
 // Effects is the outbox relay: handlers register with it, and a committed
 // change that enqueued an effect wakes it.
@@ -143,7 +153,7 @@ func (s *Service) deliverRoundEvent(ctx context.Context, e RoundEvent) error {
 	if e.Withdrawn {
 		// The case is closed already; only a round still running needs
 		// telling (one that is gone or ended has nothing left to end).
-		status, serr := s.Rounds.Status(ctx, e.CaseID)
+		status, serr := s.Rounds.Status(ctx, e.CaseID, e.Round)
 		if serr == nil && status != RoundAlive {
 			return nil
 		}
@@ -184,7 +194,7 @@ func (s *Service) remind(ctx context.Context, r Reminder) error {
 }
 
 func (s *Service) publishDecision(ctx context.Context, ref DecisionRef) error {
-	d, err := s.Repo.Decision(ctx, ref.CaseID)
+	d, err := s.Repo.Decision(ctx, ref.CaseID, ref.Round)
 	if err != nil {
 		return fmt.Errorf("load decision of case %s: %w", ref.CaseID, err)
 	}
@@ -194,9 +204,9 @@ func (s *Service) publishDecision(ctx context.Context, ref DecisionRef) error {
 	if err := s.Publisher.PublishDecision(ctx, d); err != nil {
 		return fmt.Errorf("publish decision of case %s: %w", ref.CaseID, err)
 	}
-	if err := s.Repo.MarkDecisionPublished(ctx, ref.CaseID, s.Now()); err != nil {
+	if err := s.Repo.MarkDecisionPublished(ctx, ref.CaseID, d.Round, s.Now()); err != nil {
 		return fmt.Errorf("mark decision of case %s published: %w", ref.CaseID, err)
 	}
-	s.Log.InfoContext(ctx, "decision published", "case_id", ref.CaseID, "decision", d.Decision)
+	s.Log.InfoContext(ctx, "decision published", "case_id", ref.CaseID, "round", d.Round, "decision", d.Decision)
 	return nil
 }

@@ -26,6 +26,7 @@ func Permanent(err error) bool {
 		domain.ErrInvalidReport, domain.ErrInvalidVote, domain.ErrInvalidPolicy,
 		domain.ErrAlreadyReported, domain.ErrIdempotencyKeyReused, domain.ErrDailyCapReached,
 		domain.ErrCaseNotFound, domain.ErrReportNotFound, domain.ErrNotJuror,
+		domain.ErrInvalidAppeal,
 	} {
 		if errors.Is(err, target) {
 			return true

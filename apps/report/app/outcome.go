@@ -63,7 +63,9 @@ func (s *Service) notifyOutcome(ctx context.Context, ref OutcomeRef) error {
 	if err != nil {
 		return fmt.Errorf("load reporters of case %s: %w", ref.CaseID, err)
 	}
-	base := Notice{CaseID: c.ID, Decision: ref.Decision, Reason: outcomeReason(c, ref), Round: ref.Round, DecidedBy: ref.By, DecidedAt: c.DecidedAt}
+	decidedAt := roundDecidedAt(c, ref.Round)
+	base := Notice{CaseID: c.ID, Decision: ref.Decision, Reason: outcomeReason(c, ref), Round: ref.Round, DecidedBy: ref.By,
+		DecidedAt: decidedAt, AppealUntil: noticeAppealUntil(c, ref, decidedAt)}
 	send := func(recipient, role string) error {
 		n := base
 		n.RecipientID, n.Role = recipient, role
@@ -91,5 +93,11 @@ func outcomeReason(c CaseView, ref OutcomeRef) string {
 		}
 		return "decided by staff: " + c.Note
 	}
-	return fmt.Sprintf("%s by the jury: %d to uphold, %d to reject (report reason: %s)", ref.Decision, c.Tally.Uphold, c.Tally.Reject, c.Reason)
+	tally := c.Tally
+	for _, r := range c.Rounds { // a round an appeal replaced keeps its tally
+		if r.Round == ref.Round && r.Round != c.Round && r.Tally != nil {
+			tally = *r.Tally
+		}
+	}
+	return fmt.Sprintf("%s by the jury: %d to uphold, %d to reject (report reason: %s)", ref.Decision, tally.Uphold, tally.Reject, c.Reason)
 }

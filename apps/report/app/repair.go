@@ -115,7 +115,7 @@ func (s *Service) repairRound(ctx context.Context, r OpenRound, now time.Time) e
 			"decision", d.Decision, "deadline", r.Deadline)
 		return s.Repo.MarkRoundChecked(ctx, r.CaseID, now)
 	}
-	status, err := s.Rounds.Status(ctx, r.CaseID)
+	status, err := s.Rounds.Status(ctx, r.CaseID, r.Round)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (s *Service) restartRound(ctx context.Context, r OpenRound, now time.Time) 
 		return fmt.Errorf("start round again: %w", err)
 	}
 	s.Log.WarnContext(ctx, "round was missing or had ended with the case open; started again", "case_id", r.CaseID,
-		"restarts", r.Restarts+1)
+		"round", max(r.Round, 1), "restarts", r.Restarts+1)
 	return nil
 }
 

@@ -72,11 +72,11 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	if held {
 		return s.heldBack(ctx, c, me, head, now)
 	}
-	exclude, err := s.exclusions(ctx, caseID, nil)
+	exclude, err := s.exclusions(ctx, caseID, roundExclusions(c))
 	if err != nil {
 		return Draw{}, err
 	}
-	jurors, rel, err := s.draw(ctx, c, caseID+"/jury", c.Policy.FirstDraw(), exclude, now)
+	jurors, rel, err := s.draw(ctx, c, drawID(c, "jury"), c.Policy.FirstDraw(), exclude, now)
 	if errors.Is(err, ErrPoolTooSmall) {
 		return s.poolRefused(ctx, c, me, now)
 	}
@@ -87,7 +87,7 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	if err != nil {
 		return Draw{}, fmt.Errorf("save jury for case %s: %w", caseID, err)
 	}
-	s.Log.InfoContext(ctx, "jury drawn", "case_id", caseID, "jurors", len(jurors), "recused", len(recused))
+	s.Log.InfoContext(ctx, "jury drawn", "case_id", caseID, "round", c.Round, "jurors", len(jurors), "recused", len(recused))
 	s.wakeIf(len(recused) > 0)
 	return Draw{Jurors: jurors, DrawnAt: now, Recused: recused, Reliability: rel}, nil
 }
@@ -172,6 +172,9 @@ func (s *Service) wakeIf(cond bool) {
 func (s *Service) recordedDraw(c CaseView) Draw {
 	d := Draw{Jurors: c.Jurors}
 	for _, e := range c.Timeline {
+		if e.Round != c.Round && e.Round != 0 {
+			continue
+		}
 		switch e.Kind {
 		case EventDrawn:
 			if d.DrawnAt.IsZero() {
@@ -208,7 +211,7 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 	if domain.Closed(c.Status) {
 		return Draw{CaseClosed: true}, nil // a seat on a closed case would be a task nobody can vote on
 	}
-	exclude, err := s.exclusions(ctx, req.CaseID, req.Exclude)
+	exclude, err := s.exclusions(ctx, req.CaseID, append(roundExclusions(c), req.Exclude...))
 	if err != nil {
 		return Draw{}, err
 	}
@@ -218,7 +221,7 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 	if err := s.Repo.MarkDrawing(ctx, req.CaseID, now.Add(substituteDrawWindow)); err != nil {
 		return Draw{}, fmt.Errorf("mark substitute draw of case %s: %w", req.CaseID, err)
 	}
-	jurors, rel, err := s.draw(ctx, c, fmt.Sprintf("%s/substitute-%d", req.CaseID, req.Seq), 1, exclude, now)
+	jurors, rel, err := s.draw(ctx, c, drawID(c, fmt.Sprintf("substitute-%d", req.Seq)), 1, exclude, now)
 	if errors.Is(err, ErrPoolTooSmall) {
 		return Draw{PoolTooSmall: true}, s.Repo.MarkDrawing(ctx, req.CaseID, time.Time{})
 	}
@@ -239,6 +242,9 @@ func (s *Service) draw(ctx context.Context, c CaseView, drawID string, size int,
 	req := JuryRequest{
 		DrawID: drawID, CaseID: c.ID, Size: size, Exclude: exclude,
 		Target: c.Target, Reason: c.Reason, Deadline: jurorDeadline(c, now),
+	}
+	if c.Round > 1 { // first rounds' requests stay as they were before appeals
+		req.Round = c.Round
 	}
 	jurors, rel, err := s.Reviewer.DrawJury(ctx, req)
 	if err != nil {
@@ -295,11 +301,18 @@ const MaxFailureLen = 500
 // on: the case closes as escalated, for staff, with the reason on its
 // timeline (event round_failed).
 func (s *Service) CloseCase(ctx context.Context, caseID, failure string) (Decision, error) {
+	return s.CloseRound(ctx, caseID, 0, failure)
+}
+
+// CloseRound is CloseCase for one round of the case (0: the current one):
+// a round an appeal replaced is closed already, and only its decision is
+// read (its workflow may run its last activity twice).
+func (s *Service) CloseRound(ctx context.Context, caseID string, round int, failure string) (Decision, error) {
 	if r := []rune(failure); len(r) > MaxFailureLen {
 		failure = string(r[:MaxFailureLen])
 	}
 	now := s.Now()
-	d, err := s.Repo.CloseCase(ctx, caseID, now, failure)
+	d, err := s.Repo.CloseCase(ctx, caseID, round, now, failure)
 	if err != nil {
 		return Decision{}, fmt.Errorf("close case %s: %w", caseID, err)
 	}

@@ -2,8 +2,11 @@ package domain
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"time"
+
+	"github.com/govern/kit/text"
 )
 
 // Errors of appeals: ErrAppealForbidden answers 403, the others 409.
@@ -75,3 +78,70 @@ func AppealExclusions(firstRoundDrawn []string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// Window is the policy's appeal window (DefaultAppealWindow when unset).
+func (p Policy) Window() time.Duration {
+	if p.AppealWindow <= 0 {
+		return DefaultAppealWindow
+	}
+	return time.Duration(p.AppealWindow)
+}
+
+// AppealSize is the size of the policy's appeal jury (DefaultAppealJurySize
+// of its jury_size when unset).
+func (p Policy) AppealSize() int {
+	if p.AppealJurySize <= 0 {
+		return DefaultAppealJurySize(p.JurySize)
+	}
+	return p.AppealJurySize
+}
+
+// AppealPolicy is the policy an appeal round of a case decided under p runs
+// under: the appeal jury, a strict majority of it as quorum, and p's
+// timeouts, substitutes and duration.
+//
+// An adaptive policy's appeal round is adaptive too, with the larger jury
+// AdaptiveJury.Appeal gives (2*min_jury+1 to 2*max_jury+1 at the same
+// confidence, as the simulator runs it); appeal_jury_size, when set, caps
+// its max_jury.
+func (p Policy) AppealPolicy() Policy {
+	a := p
+	a.JurySize = p.AppealSize()
+	a.Quorum = AppealQuorum(a.JurySize)
+	if p.IsAdaptive() {
+		j := p.Adaptive().Appeal()
+		if p.AppealJurySize > 0 {
+			j.MaxJury = p.AppealJurySize
+			j.MinJury = min(j.MinJury, j.MaxJury)
+		}
+		a.MinJury, a.MaxJury = j.MinJury, j.MaxJury
+		a.JurySize, a.Quorum = j.MaxJury, AppealQuorum(j.MaxJury)
+	}
+	return a
+}
+
+// MaxAppealReasonLen bounds an appeal's reason.
+const MaxAppealReasonLen = text.MaxTextLen
+
+// ErrInvalidAppeal wraps every reason an appeal's body is refused.
+var ErrInvalidAppeal = errors.New("invalid appeal")
+
+// Appeal is an appeal's body.
+type Appeal struct {
+	Reason string `json:"reason"`
+}
+
+// Validate checks the reason (required, plain text).
+func (a Appeal) Validate() error {
+	if err := text.Free("reason", a.Reason, MaxAppealReasonLen, true); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidAppeal, err)
+	}
+	return nil
+}
+
+// AppealRound is the round an appeal opens.
+const AppealRound = 2
+
+// ErrTargetReopened answers an appeal (409) when the target already has
+// another open case: the appeal round could not run beside it.
+var ErrTargetReopened = errors.New("the target has another open case; appeal when it has closed")

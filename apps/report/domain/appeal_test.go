@@ -1,8 +1,10 @@
 package domain
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,5 +63,73 @@ func TestAppealJuryIsLargerAndFresh(t *testing.T) {
 	}
 	if err := DefaultAdaptiveJury().Appeal().Validate(); err != nil {
 		t.Errorf("appeal jury invalid: %v", err)
+	}
+}
+
+func TestAppealPolicyFieldsDefaultAndValidate(t *testing.T) {
+	t.Parallel()
+	p := DefaultPolicy("post")
+	if p.Window() != DefaultAppealWindow || p.AppealSize() != 11 {
+		t.Fatalf("defaults: window %s, size %d", p.Window(), p.AppealSize())
+	}
+	a := p.AppealPolicy()
+	if a.JurySize != 11 || a.Quorum != 6 || a.JurorTimeout != p.JurorTimeout || a.MaxSubstitutes != p.MaxSubstitutes {
+		t.Fatalf("appeal policy %+v", a)
+	}
+	old := Policy{Kind: "post", JurySize: 3, Quorum: 2}
+	if old.Window() != DefaultAppealWindow || old.AppealSize() != 7 {
+		t.Fatalf("a policy stored before appeals: window %s, size %d", old.Window(), old.AppealSize())
+	}
+	for _, tc := range []struct {
+		window Duration
+		size   int
+		ok     bool
+	}{
+		{0, 0, true},
+		{Duration(time.Minute), 6, true},
+		{Duration(time.Minute), MaxJurySize, true},
+		{-1, 0, false},
+		{Duration(MaxRoundDuration + time.Second), 0, false},
+		{0, 5, false}, // not larger than the first jury
+		{0, 3, false},
+		{0, -1, false},
+		{0, MaxJurySize + 1, false},
+	} {
+		q := p
+		q.AppealWindow, q.AppealJurySize = tc.window, tc.size
+		if err := q.Validate(); (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalidPolicy)) {
+			t.Errorf("window %s size %d: %v, want ok=%v", time.Duration(tc.window), tc.size, err, tc.ok)
+		}
+	}
+	q := p
+	q.AppealJurySize = 9
+	if q.AppealPolicy().Quorum != 5 {
+		t.Errorf("quorum of 9: %d", q.AppealPolicy().Quorum)
+	}
+}
+
+func TestAppealReasonIsRequiredPlainText(t *testing.T) {
+	t.Parallel()
+	for reason, ok := range map[string]bool{"the jury misread it": true, "": false, "bad\u0007": false} {
+		if err := (Appeal{Reason: reason}).Validate(); (err == nil) != ok || (err != nil && !errors.Is(err, ErrInvalidAppeal)) {
+			t.Errorf("reason %q: %v", reason, err)
+		}
+	}
+}
+
+func TestPolicyJSONWithoutAppealFieldsStillLoads(t *testing.T) {
+	t.Parallel()
+	var p Policy
+	raw := `{"kind":"post","jury_size":3,"quorum":2,"juror_timeout":"1h","max_duration":"2h","max_substitutes":1,"on_timeout":"undecided","cooldown":"0s"}`
+	if err := json.Unmarshal([]byte(raw), &p); err != nil || p.Validate() != nil {
+		t.Fatalf("old policy: %v %v", err, p.Validate())
+	}
+	b, _ := json.Marshal(p)
+	if strings.Contains(string(b), "appeal") {
+		t.Errorf("an unset appeal field is written back: %s", b)
+	}
+	b, _ = json.Marshal(DefaultPolicy("post"))
+	if !strings.Contains(string(b), `"appeal_window":"72h"`) {
+		t.Errorf("default policy: %s", b)
 	}
 }

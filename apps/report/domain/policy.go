@@ -78,6 +78,12 @@ type Policy struct {
 	MinJury    int     `json:"min_jury,omitempty"`
 	MaxJury    int     `json:"max_jury,omitempty"`
 	Confidence float64 `json:"confidence,omitempty"`
+	// AppealWindow is how long after a decision the losing side may
+	// appeal (absent or "0s": DefaultAppealWindow); AppealJurySize the
+	// appeal round's jury (absent or 0: DefaultAppealJurySize). Extensions
+	// of the contract's policy object.
+	AppealWindow   Duration `json:"appeal_window,omitempty"`
+	AppealJurySize int      `json:"appeal_jury_size,omitempty"`
 }
 
 // IsAdaptive reports whether rounds under p run the adaptive jury.
@@ -114,6 +120,7 @@ func DefaultPolicy(kind string) Policy {
 		Kind: kind, JurySize: 5, Quorum: 3,
 		JurorTimeout: Duration(24 * time.Hour), MaxDuration: Duration(72 * time.Hour),
 		MaxSubstitutes: 5, OnTimeout: OnTimeoutUndecided, Cooldown: Duration(24 * time.Hour),
+		AppealWindow: Duration(DefaultAppealWindow),
 	}
 }
 
@@ -149,6 +156,10 @@ func (p Policy) Validate() error {
 		return bad("on_timeout must be %q or %q", OnTimeoutUndecided, OnTimeoutEscalate)
 	case p.Cooldown < 0 || time.Duration(p.Cooldown) > MaxRoundDuration:
 		return bad("cooldown must be between 0s and %s", MaxRoundDuration)
+	case p.AppealWindow < 0 || time.Duration(p.AppealWindow) > MaxRoundDuration:
+		return bad("appeal_window must be between 0s (the default, %s) and %s", DefaultAppealWindow, MaxRoundDuration)
+	case p.AppealJurySize != 0 && (p.AppealJurySize <= p.JurySize || p.AppealJurySize > MaxJurySize):
+		return bad("appeal_jury_size must be 0 (the default, 2*jury_size+1) or larger than jury_size (%d) and at most %d", p.JurySize, MaxJurySize)
 	}
 	switch p.Mode {
 	case "", ModeClassic:

@@ -47,16 +47,16 @@ func (e *Engine) Start(ctx context.Context, in app.RoundInput) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.ScheduleWorkflow(ctx, RoundName, workflow.WithInstanceID(InstanceID(in.CaseID)), workflow.WithInput(in))
+	_, err = c.ScheduleWorkflow(ctx, RoundName, workflow.WithInstanceID(RoundInstanceID(in.CaseID, in.Round)), workflow.WithInput(in))
 	return err
 }
 
-func (e *Engine) Status(ctx context.Context, caseID string) (app.RoundStatus, error) {
+func (e *Engine) Status(ctx context.Context, caseID string, round int) (app.RoundStatus, error) {
 	c, err := e.get()
 	if err != nil {
 		return app.RoundMissing, err
 	}
-	m, err := c.FetchWorkflowMetadata(ctx, InstanceID(caseID))
+	m, err := c.FetchWorkflowMetadata(ctx, RoundInstanceID(caseID, round))
 	if errors.Is(err, api.ErrInstanceNotFound) || (err != nil && strings.Contains(strings.ToLower(err.Error()), "not found")) {
 		return app.RoundMissing, nil
 	}
@@ -75,5 +75,5 @@ func (e *Engine) Raise(ctx context.Context, ev app.RoundEvent) error {
 	if err != nil {
 		return err
 	}
-	return c.RaiseEvent(ctx, InstanceID(ev.CaseID), VoteEvent, workflow.WithEventPayload(ev))
+	return c.RaiseEvent(ctx, RoundInstanceID(ev.CaseID, ev.Round), VoteEvent, workflow.WithEventPayload(ev))
 }

@@ -55,6 +55,15 @@ const (
 // InstanceID is the workflow instance that runs caseID's round.
 func InstanceID(caseID string) string { return "round-" + caseID }
 
+// RoundInstanceID is the workflow instance that runs round of caseID: the
+// first round's is InstanceID, an appeal round's "round-<case>-<round>".
+func RoundInstanceID(caseID string, round int) string {
+	if round > 1 {
+		return fmt.Sprintf("%s-%d", InstanceID(caseID), round)
+	}
+	return InstanceID(caseID)
+}
+
 // Bounds on one generation of a round's history: after this many waits for
 // the pool, or this many wake-ups of any kind, the round continues as new.
 const (
@@ -104,6 +113,8 @@ type JurorRef struct {
 type CloseRequest struct {
 	CaseID  string `json:"case_id"`
 	Failure string `json:"failure,omitempty"`
+	// Round is the round closing (absent: the case's current one).
+	Round int `json:"round,omitempty"`
 }
 
 // errFailed carries a permanent failure out of the round's steps.
@@ -140,7 +151,7 @@ func Round(ctx *workflow.WorkflowContext) (any, error) {
 		failure = err.Error()
 	}
 	var res Result[string]
-	req, err := rw.traced(CloseRequest{CaseID: in.CaseID, Failure: failure})
+	req, err := rw.traced(CloseRequest{CaseID: in.CaseID, Failure: failure, Round: in.Round})
 	if err != nil {
 		return nil, fmt.Errorf("close case %s: %w", in.CaseID, err)
 	}
@@ -395,7 +406,7 @@ func Register(reg *workflow.Registry, svc *app.Service) error {
 			return true, svc.RemindJuror(ctx, ref.CaseID, ref.JurorID, ref.Deadline)
 		})),
 		reg.AddActivityN(CloseCaseName, activity(CloseCaseName, func(ctx context.Context, req CloseRequest) (string, error) {
-			d, err := svc.CloseCase(ctx, req.CaseID, req.Failure)
+			d, err := svc.CloseRound(ctx, req.CaseID, req.Round, req.Failure)
 			return d.Decision, err
 		})),
 		registerAdaptive(reg, svc),

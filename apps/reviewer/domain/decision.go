@@ -25,6 +25,9 @@ type CaseResult struct {
 	Decision  string
 	DecidedAt time.Time
 	Votes     map[string]string // juror id -> uphold | reject
+	// Round is the decided round: 1, or 2 for an appeal's decision, which
+	// is final and replaces the first.
+	Round int
 }
 
 // NewCaseResult validates a case-decided event.
@@ -43,7 +46,7 @@ func NewCaseResult(caseID, decision string, decidedAt time.Time, votes map[strin
 			return CaseResult{}, invalid("vote of %s must be uphold or reject", j)
 		}
 	}
-	return CaseResult{CaseID: caseID, Decision: decision, DecidedAt: decidedAt, Votes: votes}, nil
+	return CaseResult{CaseID: caseID, Decision: decision, DecidedAt: decidedAt, Votes: votes, Round: 1}, nil
 }
 
 // Agrees reports whether vote matched decision: uphold agrees with upheld and

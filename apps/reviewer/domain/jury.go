@@ -40,6 +40,9 @@ type DrawRequest struct {
 	Target    Target
 	Reason    string
 	Deadline  time.Time
+	// Round is the case's round the jury sits in (0: the first; 2: an
+	// appeal's). Tasks and decisions are settled per round.
+	Round int
 }
 
 // Validate checks the request's fields.
@@ -63,6 +66,8 @@ func (r DrawRequest) Validate() error {
 		return invalid("target.kind must be one of %v", TargetKinds)
 	case r.Deadline.IsZero():
 		return invalid("deadline is required")
+	case r.Round < 0 || r.Round > MaxRound:
+		return invalid("round must be between 1 and %d", MaxRound)
 	}
 	for field, ids := range map[string][]string{"exclude": r.Exclude, "conflicts": r.Conflicts} {
 		if len(ids) > MaxExcluded {

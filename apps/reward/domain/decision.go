@@ -28,6 +28,25 @@ type CaseDecision struct {
 	// Votes holds one ballot per juror, sorted by juror id so that accounts
 	// are always locked in the same order.
 	Votes []JurorVote
+	// Round is the decided round: 1, or 2 for an appeal's, whose jurors
+	// never sat in round 1 (so one credit per case and juror is one per
+	// case, round and juror).
+	Round int
+}
+
+// MaxRound is the last round a case can have: its appeal's.
+const MaxRound = 2
+
+// WithRound sets the decision's round: absent (0) is the first.
+func (d CaseDecision) WithRound(round int) (CaseDecision, error) {
+	if round == 0 {
+		round = 1
+	}
+	if round < 1 || round > MaxRound {
+		return CaseDecision{}, fmt.Errorf("%w: case %s: round must be between 1 and %d", ErrMalformedDecision, d.CaseID, MaxRound)
+	}
+	d.Round = round
+	return d, nil
 }
 
 // EarliestDecision is the floor for a decision's time: nothing was decided

@@ -94,3 +94,25 @@ func TestUserIDsAreTheIDsEveryServiceAccepts(t *testing.T) {
 		}
 	}
 }
+
+func TestCaseDecisionRound(t *testing.T) {
+	t.Parallel()
+	d, err := domain.NewCaseDecision("c1", "upheld", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[int]int{0: 1, 1: 1, 2: 2} {
+		if got, err := d.WithRound(in); err != nil || got.Round != want {
+			t.Errorf("round %d: %+v %v", in, got, err)
+		}
+	}
+	for _, bad := range []int{-1, 3} {
+		if _, err := d.WithRound(bad); !errors.Is(err, domain.ErrMalformedDecision) {
+			t.Errorf("round %d: %v", bad, err)
+		}
+	}
+	two, _ := d.WithRound(2)
+	if c := domain.CreditFor(domain.VersionedRules{}, two, domain.JurorVote{JurorID: "u1", Vote: domain.VoteUphold}, 0); c.Round != 2 {
+		t.Errorf("credit of round 2: %+v", c)
+	}
+}

@@ -48,6 +48,7 @@ type Credit struct {
 	Amount      int64
 	RuleVersion int64
 	Day         time.Time // the UTC day whose cap the credit counts against
+	Round       int       // the case's round the ballot was cast in
 }
 
 // CreditFor computes the credit for one ballot on decision under rules, given
@@ -59,5 +60,6 @@ func CreditFor(rules VersionedRules, decision CaseDecision, vote JurorVote, cred
 		Amount:      rules.ClipToDailyCap(rules.VoteCredit(decision.Decision, vote.Vote), creditedToday),
 		RuleVersion: rules.Version,
 		Day:         CreditDay(decision.DecidedAt),
+		Round:       decision.Round,
 	}
 }

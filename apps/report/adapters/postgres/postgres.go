@@ -157,8 +157,8 @@ func (r *Repo) ReporterCounts(ctx context.Context, reporterID string) (filed, up
 
 const caseColumns = `c.id, c.target_kind, c.target_id, c.target_owner, c.reason, c.status, c.policy, c.report_count,
 	c.deadline, c.created_at, c.decided_at, coalesce(c.tally_uphold, 0), coalesce(c.tally_reject, 0),
-	(SELECT count(*) FROM case_jurors j WHERE j.case_id = c.id AND j.state = 'voted'),
-	coalesce((SELECT array_agg(j.juror_id ORDER BY j.drawn_at, j.juror_id) FROM case_jurors j WHERE j.case_id = c.id), '{}'),
+	(SELECT count(*) FROM case_jurors j WHERE j.case_id = c.id AND j.round = c.round AND j.state = 'voted'),
+	coalesce((SELECT array_agg(j.juror_id ORDER BY j.drawn_at, j.juror_id) FROM case_jurors j WHERE j.case_id = c.id AND j.round = c.round), '{}'),
 	c.decided_by, coalesce(c.resolved_by, ''), coalesce(c.resolution_note, ''), c.round,
 	coalesce(c.withdrawn_by, ''), coalesce(c.withdrawal_reason, ''), c.confidence`
 
@@ -178,12 +178,14 @@ func (r *Repo) Case(ctx context.Context, id string) (app.CaseView, error) {
 	if err != nil {
 		return v, err
 	}
-	rows, err := r.db.Query(ctx, `SELECT case_id, at, kind, juror_id, detail FROM case_events WHERE case_id = $1 ORDER BY id`, id)
+	rows, err := r.db.Query(ctx, `SELECT case_id, at, kind, juror_id, detail, round FROM case_events WHERE case_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return v, err
 	}
-	v.Timeline, err = pgx.CollectRows(rows, pgx.RowToStructByPos[app.Event])
-	return v, err
+	if v.Timeline, err = pgx.CollectRows(rows, pgx.RowToStructByPos[app.Event]); err != nil {
+		return v, err
+	}
+	return v, r.loadAppeal(ctx, &v)
 }
 
 // RecordEvent adds to a case's timeline; a repeated event is ignored.
@@ -261,7 +263,7 @@ func (r *Repo) Voter(ctx context.Context, caseID, jurorID string) (string, bool,
 		drawn, drawing bool
 	)
 	err := r.db.QueryRow(ctx, `SELECT c.status,
-			EXISTS (SELECT 1 FROM case_jurors j WHERE j.case_id = c.id AND j.juror_id = $2),
+			EXISTS (SELECT 1 FROM case_jurors j WHERE j.case_id = c.id AND j.juror_id = $2 AND j.round = c.round),
 			coalesce(c.drawing_until > now(), false)
 		FROM cases c WHERE c.id = $1`, caseID, jurorID).Scan(&status, &drawn, &drawing)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -278,58 +280,63 @@ func (r *Repo) MarkDrawing(ctx context.Context, caseID string, until time.Time) 
 // RecordVote stores a juror's vote while the case is open. It holds the case
 // row shared so that closing the case (which locks it exclusively) and a vote
 // never interleave: a vote either counts in the tally or is refused.
-func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) error {
+func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) (int, error) {
 	tx, err := r.db.Begin(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer tx.Rollback(ctx)
-	var status string
-	err = tx.QueryRow(ctx, `SELECT status FROM cases WHERE id = $1 FOR SHARE`, caseID).Scan(&status)
+	var (
+		status string
+		round  int
+	)
+	err = tx.QueryRow(ctx, `SELECT status, round FROM cases WHERE id = $1 FOR SHARE`, caseID).Scan(&status, &round)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return domain.ErrCaseNotFound
+		return 0, domain.ErrCaseNotFound
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var (
 		state    string
 		deadline time.Time
 	)
-	err = tx.QueryRow(ctx, `SELECT state, deadline FROM case_jurors WHERE case_id = $1 AND juror_id = $2 FOR UPDATE`,
-		caseID, jurorID).Scan(&state, &deadline)
+	// Only a seat of the current round votes: an earlier round's jurors sat
+	// on a decision the appeal replaces.
+	err = tx.QueryRow(ctx, `SELECT state, deadline FROM case_jurors WHERE case_id = $1 AND juror_id = $2 AND round = $3 FOR UPDATE`,
+		caseID, jurorID, round).Scan(&state, &deadline)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return domain.ErrNotJuror
+		return 0, domain.ErrNotJuror
 	case err != nil:
-		return err
+		return 0, err
 	}
 	if err := domain.MayVote(state, deadline, now); err != nil {
-		return err
+		return 0, err
 	}
 	if domain.Closed(status) {
-		return domain.ErrCaseClosed
+		return 0, domain.ErrCaseClosed
 	}
 	if _, err := tx.Exec(ctx, `UPDATE case_jurors SET state = 'voted', decision = $3, comment = nullif($4, ''), voted_at = $5
 		WHERE case_id = $1 AND juror_id = $2`, caseID, jurorID, decision, comment, now); err != nil {
-		return err
+		return 0, err
 	}
 	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventVoted, JurorID: jurorID}); err != nil {
-		return err
+		return 0, err
 	}
-	ev := app.RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision}
+	ev := app.RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision, Round: round}
 	if err := outbox.Enqueue(ctx, tx, app.EffectRoundEvent, ev.Key(), ev); err != nil {
-		return err
+		return 0, err
 	}
 	if err := enqueueTaskClose(ctx, tx, caseID, jurorID, "voted"); err != nil {
-		return err
+		return 0, err
 	}
 	closeKey := app.TaskClose{CaseID: caseID, JurorID: jurorID}.Key()
 	if _, err := tx.Exec(ctx, `UPDATE outbox SET next_at = now() + $3::interval WHERE dedup_key IN ($1, $2) AND dead_at IS NULL`,
 		ev.Key(), closeKey, app.VoteHandOverDelay.String()); err != nil {
-		return err
+		return 0, err
 	}
-	return tx.Commit(ctx)
+	return round, tx.Commit(ctx)
 }
 
 // ForgetEffect deletes a pending outbox row by its key (a relay working on
@@ -345,14 +352,14 @@ func enqueueTaskClose(ctx context.Context, tx pgx.Tx, caseID, jurorID, reason st
 }
 
 func (r *Repo) RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]app.RoundInput, error) {
-	rows, err := r.db.Query(ctx, `SELECT id, policy, created_at, deadline, traceparent FROM cases
+	rows, err := r.db.Query(ctx, `SELECT id, round, policy, created_at, deadline, traceparent FROM cases
 		WHERE round_started_at IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2`, createdBefore, limit)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.RoundInput, error) {
 		var in app.RoundInput
-		err := row.Scan(&in.CaseID, &in.Policy, &in.CreatedAt, &in.Deadline, &in.Traceparent)
+		err := row.Scan(&in.CaseID, &in.Round, &in.Policy, &in.CreatedAt, &in.Deadline, &in.Traceparent)
 		return in, err
 	})
 }
@@ -449,6 +456,9 @@ func recuse(ctx context.Context, tx pgx.Tx, caseID, jurorID string, now time.Tim
 		return nil
 	}
 	ev := app.RoundEvent{CaseID: caseID, JurorID: jurorID, Recused: true}
+	if err := tx.QueryRow(ctx, `SELECT round FROM cases WHERE id = $1`, caseID).Scan(&ev.Round); err != nil {
+		return err
+	}
 	return outbox.Enqueue(ctx, tx, app.EffectRoundEvent, ev.Key(), ev)
 }
 
@@ -465,7 +475,8 @@ func (r *Repo) RoundState(ctx context.Context, caseID string) (app.RoundState, e
 		rows, err := tx.Query(ctx, `SELECT j.juror_id, j.drawn_at, j.deadline, j.substitute, j.state, coalesce(j.decision, ''), j.recused,
 				EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = j.case_id AND e.kind = 'reminded' AND e.juror_id = j.juror_id),
 				coalesce(j.reliability_uphold, 0), coalesce(j.reliability_reject, 0)
-			FROM case_jurors j WHERE j.case_id = $1 ORDER BY j.drawn_at, j.juror_id`, caseID)
+			FROM case_jurors j WHERE j.case_id = $1 AND j.round = (SELECT round FROM cases WHERE id = $1)
+			ORDER BY j.drawn_at, j.juror_id`, caseID)
 		if err != nil {
 			return err
 		}
@@ -535,13 +546,16 @@ func (r *Repo) RemindJuror(ctx context.Context, rem app.Reminder, now time.Time)
 // row, and enqueues the decision's publication
 // in the same transaction: a case that reads closed always has its
 // case-decided on the way. A closed case returns what was decided.
-func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time, failure string) (app.Decision, error) {
+func (r *Repo) CloseCase(ctx context.Context, caseID string, round int, now time.Time, failure string) (app.Decision, error) {
 	tx, err := r.db.Begin(ctx)
 	if err != nil {
 		return app.Decision{}, err
 	}
 	defer tx.Rollback(ctx)
 	c, d, err := loadDecision(ctx, tx, caseID, true)
+	if err == nil && round > 0 && round != c.Round {
+		return pastDecision(ctx, tx, c, round)
+	}
 	if err != nil || domain.Closed(c.Status) {
 		return d, err
 	}
@@ -571,7 +585,7 @@ func (r *Repo) CloseCase(ctx context.Context, caseID string, now time.Time, fail
 	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventDecided, Detail: d.Decision}); err != nil {
 		return app.Decision{}, err
 	}
-	ref := app.DecisionRef{CaseID: caseID}
+	ref := app.DecisionRef{CaseID: caseID, Round: c.Round}
 	if err := outbox.Enqueue(ctx, tx, app.EffectPublishDecision, ref.Key(), ref); err != nil {
 		return app.Decision{}, err
 	}
@@ -596,7 +610,7 @@ func loadDecision(ctx context.Context, q pgx.Tx, caseID string, lock bool) (app.
 		return c, app.Decision{}, err
 	}
 	rows, err := q.Query(ctx, `SELECT juror_id, decision FROM case_jurors
-		WHERE case_id = $1 AND state = 'voted' ORDER BY voted_at, juror_id`, caseID)
+		WHERE case_id = $1 AND round = $2 AND state = 'voted' ORDER BY voted_at, juror_id`, caseID, c.Round)
 	if err != nil {
 		return c, app.Decision{}, err
 	}
@@ -643,7 +657,7 @@ func (r *Repo) ResolveCase(ctx context.Context, caseID, staffID string, res doma
 		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventResolved, JurorID: staffID, Detail: detail}); err != nil {
 			return err
 		}
-		ref := app.DecisionRef{CaseID: caseID}
+		ref := app.DecisionRef{CaseID: caseID, Round: round}
 		if err := outbox.Enqueue(ctx, tx, app.EffectPublishDecision, ref.StaffKey(), ref); err != nil {
 			return err
 		}
@@ -655,10 +669,14 @@ func (r *Repo) ResolveCase(ctx context.Context, caseID, staffID string, res doma
 	return r.Case(ctx, caseID)
 }
 
-func (r *Repo) Decision(ctx context.Context, caseID string) (app.Decision, error) {
+func (r *Repo) Decision(ctx context.Context, caseID string, round int) (app.Decision, error) {
 	var d app.Decision
 	err := pgx.BeginTxFunc(ctx, r.db, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		c, dec, err := loadDecision(ctx, tx, caseID, false)
+		if err == nil && round > 0 && round != c.Round {
+			d, err = pastDecision(ctx, tx, c, round)
+			return err
+		}
 		if err == nil && !domain.Closed(c.Status) {
 			err = fmt.Errorf("decision of case %s: %w", caseID, app.ErrNotClosed)
 		}
@@ -668,8 +686,13 @@ func (r *Repo) Decision(ctx context.Context, caseID string) (app.Decision, error
 	return d, err
 }
 
-func (r *Repo) MarkDecisionPublished(ctx context.Context, caseID string, now time.Time) error {
-	_, err := r.db.Exec(ctx, `UPDATE cases SET decision_published_at = $2 WHERE id = $1 AND decision_published_at IS NULL`, caseID, now)
+func (r *Repo) MarkDecisionPublished(ctx context.Context, caseID string, round int, now time.Time) error {
+	_, err := r.db.Exec(ctx, `UPDATE cases SET decision_published_at = $2 WHERE id = $1 AND decision_published_at IS NULL
+		AND round = $3`, caseID, now, max(round, 1))
+	if err != nil {
+		return err
+	}
+	_, err = r.db.Exec(ctx, `UPDATE case_rounds SET published = true WHERE case_id = $1 AND round = $2`, caseID, round)
 	return err
 }
 
@@ -696,7 +719,7 @@ func (r *Repo) WithRepairLock(ctx context.Context, f func(context.Context) error
 }
 
 func (r *Repo) OpenRounds(ctx context.Context, startedBefore time.Time, limit int) ([]app.OpenRound, error) {
-	rows, err := r.db.Query(ctx, `SELECT id, policy, created_at, deadline, round_restarts, traceparent FROM cases
+	rows, err := r.db.Query(ctx, `SELECT id, round, policy, created_at, deadline, round_restarts, traceparent FROM cases
 		WHERE status IN ('pending', 'voting') AND round_started_at < $1
 		ORDER BY round_checked_at NULLS FIRST, created_at LIMIT $2`, startedBefore, limit)
 	if err != nil {
@@ -704,7 +727,7 @@ func (r *Repo) OpenRounds(ctx context.Context, startedBefore time.Time, limit in
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.OpenRound, error) {
 		var o app.OpenRound
-		err := row.Scan(&o.CaseID, &o.Policy, &o.CreatedAt, &o.Deadline, &o.Restarts, &o.Traceparent)
+		err := row.Scan(&o.CaseID, &o.Round, &o.Policy, &o.CreatedAt, &o.Deadline, &o.Restarts, &o.Traceparent)
 		return o, err
 	})
 }
@@ -726,7 +749,8 @@ func (r *Repo) NoteRoundRestart(ctx context.Context, caseID string, now time.Tim
 func (r *Repo) UnpublishedDecisions(ctx context.Context, limit int) ([]string, error) {
 	rows, err := r.db.Query(ctx, `SELECT c.id FROM cases c
 		WHERE c.decided_at IS NOT NULL AND c.decision_published_at IS NULL AND c.status <> 'withdrawn'
-		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedup_key = $1 || c.id AND o.dead_at IS NULL)
+		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedup_key = $1 || c.id || CASE WHEN c.round > 1 THEN ':r' || c.round ELSE '' END
+		                  AND o.dead_at IS NULL)
 		ORDER BY c.decided_at LIMIT $2`, app.DecisionKeyPrefix, limit)
 	if err != nil {
 		return nil, err
@@ -736,6 +760,9 @@ func (r *Repo) UnpublishedDecisions(ctx context.Context, limit int) ([]string, e
 
 func (r *Repo) EnqueueDecision(ctx context.Context, caseID string) error {
 	ref := app.DecisionRef{CaseID: caseID}
+	if err := r.db.QueryRow(ctx, `SELECT round FROM cases WHERE id = $1`, caseID).Scan(&ref.Round); err != nil {
+		return err
+	}
 	return outbox.Enqueue(ctx, r.db, app.EffectPublishDecision, ref.Key(), ref)
 }
 
@@ -786,7 +813,7 @@ func (r *Repo) WithdrawCase(ctx context.Context, caseID, by string, w domain.Wit
 		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventWithdrawn, JurorID: by, Detail: w.Reason}); err != nil {
 			return err
 		}
-		ev := app.RoundEvent{CaseID: caseID, Withdrawn: true}
+		ev := app.RoundEvent{CaseID: caseID, Withdrawn: true, Round: round}
 		if err := outbox.Enqueue(ctx, tx, app.EffectRoundEvent, ev.Key(), ev); err != nil {
 			return err
 		}
@@ -827,7 +854,8 @@ func enqueueOutcome(ctx context.Context, tx pgx.Tx, ref app.OutcomeRef) error {
 // (domain.AdaptiveOutcome), and returns the confidence reached.
 func adaptiveOutcome(ctx context.Context, tx pgx.Tx, caseID string, p domain.Policy) (string, float64, error) {
 	rows, err := tx.Query(ctx, `SELECT decision, coalesce(reliability_uphold, 0), coalesce(reliability_reject, 0)
-		FROM case_jurors WHERE case_id = $1 AND state = 'voted' ORDER BY voted_at, juror_id`, caseID)
+		FROM case_jurors WHERE case_id = $1 AND state = 'voted' AND round = (SELECT round FROM cases WHERE id = $1)
+		ORDER BY voted_at, juror_id`, caseID)
 	if err != nil {
 		return "", 0, err
 	}

@@ -31,6 +31,7 @@ func (h Handlers) Register(r gin.IRouter, jwtSecret string) {
 	v1.GET("/cases/:id", h.getCase)
 	v1.POST("/cases/:id/votes", h.castVote)
 	v1.POST("/cases/:id/resolution", auth.RequireOps, h.resolveCase)
+	v1.POST("/cases/:id/appeals", h.appeal)
 	v1.POST("/cases/:id/withdrawal", auth.RequireAnyRole("ops", domain.RoleMarketplace), h.withdrawCase)
 	v1.GET("/reporters/:id", h.getReporter)
 	v1.GET("/policies", h.listPolicies)
@@ -42,6 +43,9 @@ func (h Handlers) Register(r gin.IRouter, jwtSecret string) {
 
 // mapError is the one place domain errors become HTTP answers.
 func mapError(err error) *httpx.Error {
+	if e := mapAppealError(err); e != nil {
+		return e
+	}
 	switch {
 	case errors.Is(err, domain.ErrInvalidReport), errors.Is(err, domain.ErrInvalidVote), errors.Is(err, domain.ErrInvalidPolicy),
 		errors.Is(err, domain.ErrInvalidResolution), errors.Is(err, domain.ErrInvalidWithdrawal), errors.Is(err, app.ErrInvalidLimits), errors.Is(err, text.ErrInvalid):
@@ -209,6 +213,7 @@ func caseJSON(v app.CaseView) gin.H {
 			out["note"] = v.Note
 		}
 	}
+	addRounds(out, v)
 	return out
 }
 

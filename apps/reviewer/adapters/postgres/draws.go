@@ -106,9 +106,10 @@ func (r *Repository) drawJury(ctx context.Context, req domain.DrawRequest, sel a
 			}
 			return nil
 		})
-		b.Queue(`INSERT INTO tasks (case_id, juror_id, draw_id, target_kind, target_id, target_owner_id, reason, deadline)
-			SELECT $1, juror_id, $2, $3, $4, $5, $6, $7 FROM unnest($8::text[]) AS juror_id`,
-			req.CaseID, req.DrawID, req.Target.Kind, req.Target.ID, req.Target.OwnerID, req.Reason, req.Deadline, jurors)
+		b.Queue(`INSERT INTO tasks (case_id, juror_id, draw_id, target_kind, target_id, target_owner_id, reason, deadline, round)
+			SELECT $1, juror_id, $2, $3, $4, $5, $6, $7, $9 FROM unnest($8::text[]) AS juror_id`,
+			req.CaseID, req.DrawID, req.Target.Kind, req.Target.ID, req.Target.OwnerID, req.Reason, req.Deadline, jurors,
+			max(req.Round, 1))
 		b.Queue(`UPDATE jurors SET assigned = assigned + 1, updated_at = now() WHERE user_id = ANY($1)`, jurors)
 		err = outbox.Enqueue(ctx, batched{b}, app.OutboxTaskAssigned, app.OutboxTaskAssigned+"/"+req.DrawID,
 			app.AnnouncementFor(d, req))

@@ -13,8 +13,10 @@ import (
 )
 
 // RecordDecision implements app.Repository. The decided_cases row makes a
-// redelivered decision a no-op; tasks and then jurors are locked in juror
-// order, as every other writer locks jurors.
+// redelivered decision of a round a no-op; tasks and then jurors are locked
+// in juror order, as every other writer locks jurors. A round's tasks are
+// measured against the case's final decision (its latest round's), and an
+// appeal's decision regrades the earlier rounds' votes (regrade).
 func (r *Repository) RecordDecision(ctx context.Context, res domain.CaseResult) (bool, error) {
 	applied := false
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
@@ -22,8 +24,9 @@ func (r *Repository) RecordDecision(ctx context.Context, res domain.CaseResult) 
 		if !res.DecidedAt.IsZero() {
 			decidedAt = &res.DecidedAt
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO decided_cases (case_id, decision, decided_at) VALUES ($1, $2, $3)
-			ON CONFLICT (case_id) DO NOTHING`, res.CaseID, res.Decision, decidedAt)
+		round := max(res.Round, 1)
+		tag, err := tx.Exec(ctx, `INSERT INTO decided_cases (case_id, decision, decided_at, round) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (case_id, round) DO NOTHING`, res.CaseID, res.Decision, decidedAt, round)
 		if err != nil {
 			return fmt.Errorf("mark case decided: %w", err)
 		}
@@ -31,8 +34,29 @@ func (r *Repository) RecordDecision(ctx context.Context, res domain.CaseResult) 
 			return nil
 		}
 		applied = true
+		// A later round decided first (messages may arrive out of order):
+		// its decision is final, this round's votes are measured against it.
+		final := res
+		if err := tx.QueryRow(ctx, `SELECT decision FROM decided_cases WHERE case_id = $1 ORDER BY round DESC LIMIT 1`,
+			res.CaseID).Scan(&final.Decision); err != nil {
+			return fmt.Errorf("read final decision: %w", err)
+		}
+		if round > 1 {
+			// Every round's tasks, then their jurors, locked once in juror
+			// order: the regrade and the settling below lock nothing more.
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM tasks WHERE case_id = $1 ORDER BY juror_id FOR UPDATE`, res.CaseID); err != nil {
+				return fmt.Errorf("lock tasks: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM jurors WHERE user_id IN (SELECT juror_id FROM tasks WHERE case_id = $1)
+				ORDER BY user_id FOR UPDATE`, res.CaseID); err != nil {
+				return fmt.Errorf("lock jurors: %w", err)
+			}
+			if err := regrade(ctx, tx, res.CaseID, round, res.Decision); err != nil {
+				return err
+			}
+		}
 		rows, err := tx.Query(ctx, `SELECT juror_id, status = 'open', coalesce(close_reason, '') FROM tasks
-			WHERE case_id = $1 ORDER BY juror_id FOR UPDATE`, res.CaseID)
+			WHERE case_id = $1 AND round = $2 ORDER BY juror_id FOR UPDATE`, res.CaseID, round)
 		if err != nil {
 			return fmt.Errorf("lock tasks: %w", err)
 		}
@@ -44,7 +68,7 @@ func (r *Repository) RecordDecision(ctx context.Context, res domain.CaseResult) 
 		if err != nil || len(tasks) == 0 {
 			return err
 		}
-		outcomes := res.Settle(tasks)
+		outcomes := final.Settle(tasks)
 		n := len(outcomes)
 		jurors, votes, reasons := make([]string, n), make([]string, n), make([]string, n)
 		agreed, newlyVoted, newlyClosed := make([]bool, n), make([]bool, n), make([]bool, n)
@@ -59,7 +83,7 @@ func (r *Repository) RecordDecision(ctx context.Context, res domain.CaseResult) 
 			       voted_at = CASE WHEN u.vote = '' THEN t.voted_at ELSE coalesce(t.voted_at, $3, now()) END
 			FROM unnest($4::text[], $5::text[], $6::bool[], $7::text[]) AS u(juror_id, vote, agreed, reason)
 			WHERE t.case_id = $1 AND t.juror_id = u.juror_id`,
-			res.CaseID, res.Decision, decidedAt, jurors, votes, agreed, reasons)
+			res.CaseID, final.Decision, decidedAt, jurors, votes, agreed, reasons)
 		if err != nil {
 			return fmt.Errorf("settle tasks: %w", err)
 		}
@@ -78,6 +102,46 @@ func (r *Repository) RecordDecision(ctx context.Context, res domain.CaseResult) 
 		return nil
 	})
 	return applied, err
+}
+
+// regrade measures the votes of the case's rounds before round against the
+// final decision that replaced theirs: each task's agreement and decision,
+// and its juror's agreed count by the difference. Tasks of rounds not yet
+// settled are left to their own decision (which reads the final one).
+func regrade(ctx context.Context, tx pgx.Tx, caseID string, round int, final string) error {
+	rows, err := tx.Query(ctx, `SELECT juror_id, vote, agreed FROM tasks
+		WHERE case_id = $1 AND round < $2 AND settled_at IS NOT NULL AND vote IS NOT NULL
+		ORDER BY juror_id FOR UPDATE`, caseID, round)
+	if err != nil {
+		return fmt.Errorf("lock earlier rounds' tasks: %w", err)
+	}
+	votes, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.SettledVote, error) {
+		var v domain.SettledVote
+		err := row.Scan(&v.JurorID, &v.Vote, &v.Agreed)
+		return v, err
+	})
+	if err != nil || len(votes) == 0 {
+		return err
+	}
+	regrades := domain.RegradeAgainst(votes, final)
+	jurors, agreed, deltas := make([]string, len(regrades)), make([]bool, len(regrades)), make([]int, len(regrades))
+	for i, r := range regrades {
+		jurors[i], agreed[i], deltas[i] = r.JurorID, r.Agreed, r.Delta
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tasks t SET agreed = u.agreed, decision = $2
+		FROM unnest($3::text[], $4::bool[]) AS u(juror_id, agreed)
+		WHERE t.case_id = $1 AND t.juror_id = u.juror_id`, caseID, final, jurors, agreed); err != nil {
+		return fmt.Errorf("regrade tasks: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM jurors WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE`, jurors); err != nil {
+		return fmt.Errorf("lock jurors: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE jurors j SET agreed = j.agreed + u.delta, updated_at = now()
+		FROM unnest($1::text[], $2::int[]) AS u(juror_id, delta)
+		WHERE j.user_id = u.juror_id AND u.delta <> 0`, jurors, deltas); err != nil {
+		return fmt.Errorf("regrade jurors: %w", err)
+	}
+	return nil
 }
 
 // adjustLock keeps two replicas from adjusting at the same moment.

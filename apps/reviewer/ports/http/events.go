@@ -22,7 +22,9 @@ type caseDecidedEvent struct {
 	// left escalated or undecided: the jurors' tasks and agreement are
 	// settled by their own round's decision, never by staff's.
 	DecidedBy string `json:"decided_by"`
-	Votes     []struct {
+	// Round is the decided round (absent in messages before appeals: 1).
+	Round int `json:"round"`
+	Votes []struct {
 		JurorID  string `json:"juror_id"`
 		Decision string `json:"decision"`
 	} `json:"votes"`
@@ -45,6 +47,9 @@ func (s *Server) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
 		decidedAt = *data.DecidedAt
 	}
 	res, err := domain.NewCaseResult(data.CaseID, data.Decision, decidedAt, votes)
+	if err == nil {
+		res.Round, err = domain.ParseRound(data.Round)
+	}
 	if err == nil {
 		err = s.svc.CaseDecided(c.Request.Context(), res)
 	}

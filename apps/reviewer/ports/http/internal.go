@@ -27,6 +27,8 @@ type drawBody struct {
 	Target    target   `json:"target"`
 	Reason    string   `json:"reason"`
 	Deadline  string   `json:"deadline"`
+	// Round is optional: the case's round (absent: 1; 2: an appeal's).
+	Round int `json:"round"`
 }
 
 type drawJSON struct {
@@ -54,6 +56,7 @@ func (s *Server) drawJury(c *gin.Context) {
 	d, err := s.svc.DrawJury(ctx, domain.DrawRequest{
 		DrawID: body.DrawID, CaseID: body.CaseID, Size: body.Size, Exclude: body.Exclude, Conflicts: body.Conflicts,
 		Target: body.Target.domain(), Reason: body.Reason, Deadline: deadline,
+		Round: body.Round,
 	})
 	if errors.Is(err, domain.ErrPoolTooSmall) {
 		// Not enough eligible jurors is an answer, not a failure: a 2xx keeps

@@ -54,10 +54,10 @@ func (t creditTx) CreditedOn(ctx context.Context, userID string, day time.Time) 
 
 func (t creditTx) AddCredit(ctx context.Context, c domain.Credit) (bool, error) {
 	tag, err := t.tx.Exec(ctx, `
-		INSERT INTO ledger_entries (user_id, amount, reason, case_id, rule_version, credit_day)
-		VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO ledger_entries (user_id, amount, reason, case_id, rule_version, credit_day, round)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (case_id, user_id) WHERE reason = 'jury_vote' DO NOTHING`,
-		c.UserID, c.Amount, domain.ReasonJuryVote, c.CaseID, c.RuleVersion, c.Day)
+		c.UserID, c.Amount, domain.ReasonJuryVote, c.CaseID, c.RuleVersion, c.Day, max(c.Round, 1))
 	if err != nil {
 		return false, fmt.Errorf("insert ledger entry for case %s: %w", c.CaseID, err)
 	}

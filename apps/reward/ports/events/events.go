@@ -47,7 +47,9 @@ type caseDecidedEvent struct {
 	// DecidedBy is "staff" for an operator's decision of a case its jury
 	// left escalated or undecided (absent before the staff queue: "jury").
 	DecidedBy string `json:"decided_by"`
-	Votes     []struct {
+	// Round is the decided round (absent before appeals: 1).
+	Round int `json:"round"`
+	Votes []struct {
 		JurorID  string `json:"juror_id"`
 		Decision string `json:"decision"`
 	} `json:"votes"`
@@ -75,6 +77,9 @@ func (s *Subscriber) caseDecided(c *gin.Context, ev daprx.Event) daprx.Outcome {
 		votes[i] = domain.JurorVote{JurorID: v.JurorID, Vote: domain.Vote(v.Decision)}
 	}
 	decision, err := domain.NewCaseDecision(data.CaseID, data.Decision, data.DecidedAt, votes)
+	if err == nil {
+		decision, err = decision.WithRound(data.Round)
+	}
 	if err != nil {
 		log.WarnContext(ctx, "dropping case-decided event", "reason", err.Error())
 		return daprx.Drop
