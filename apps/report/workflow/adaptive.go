@@ -109,7 +109,7 @@ func (rw *round) collectAdaptive() error {
 }
 
 // remindAndRelease reminds the jurors due a reminder and releases those
-// whose time ran out, as the classic round does.
+// whose time ran out (classic and adaptive rounds alike).
 func (rw *round) remindAndRelease(now time.Time) error {
 	r, caseID := rw.r, rw.in.CaseID
 	for _, j := range r.DueReminders(now) {

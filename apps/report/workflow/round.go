@@ -282,24 +282,8 @@ func (rw *round) collectVotes() error {
 		if !now.Before(r.Deadline()) {
 			return nil
 		}
-		for _, j := range r.DueReminders(now) {
-			ref := JurorRef{CaseID: caseID, JurorID: j, Deadline: r.DeadlineOf(j)}
-			var done bool
-			if err := call(rw, RemindJurorName, ref, &done); err != nil {
-				return err
-			}
-			r.MarkReminded(j)
-		}
-		for _, j := range r.Expired(now) {
-			var vote string
-			if err := call(rw, ReleaseJurorName, JurorRef{CaseID: caseID, JurorID: j}, &vote); err != nil {
-				return err
-			}
-			if vote != "" { // the vote beat the timeout in the database
-				_ = r.Cast(j, vote)
-				continue
-			}
-			r.Release(j)
+		if err := rw.remindAndRelease(now); err != nil {
+			return err
 		}
 		if _, done := r.Decided(); done {
 			return nil
