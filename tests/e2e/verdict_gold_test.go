@@ -311,11 +311,22 @@ func TestGoldCasesMeasureJurorsAndSuspendALazyOneNotOnOneMistake(t *testing.T) {
 
 	// The same reward: a right gold answer pays what a vote with the
 	// majority of a decided case pays.
+	db := reportDB(t, ctx)
 	eventually(t, "gold vote of "+goldCreditTo+" credited", 30*time.Second, func() (bool, string) {
 		a := accountOf(t, ctx, goldCreditTo)
 		n, sum := a.creditsFor(goldCreditCase)
 		_, realCredit = a.creditsFor(realCreditCase)
-		return n == 1 && sum == realCredit && sum > 0, fmt.Sprintf("%d credits, %d points; the real case paid %d", n, sum, realCredit)
+		// Where the credit is, when it is not there yet: its outbox row.
+		effect := "no pending effect"
+		var attempts int
+		var dead bool
+		var lastError string
+		if err := db.QueryRow(ctx, `SELECT attempts, dead_at IS NOT NULL, coalesce(last_error, '') FROM outbox
+			WHERE dedup_key = $1 ORDER BY id DESC LIMIT 1`, "gold-credit:"+goldCreditCase+":"+goldCreditTo).
+			Scan(&attempts, &dead, &lastError); err == nil {
+			effect = fmt.Sprintf("effect: %d attempts, dead %v, last error %q", attempts, dead, lastError)
+		}
+		return n == 1 && sum == realCredit && sum > 0, fmt.Sprintf("%d credits, %d points; the real case paid %d; %s", n, sum, realCredit, effect)
 	})
 	for _, e := range accountOf(t, ctx, goldCreditTo).Entries {
 		if e.CaseID == goldCreditCase && e.Reason != "jury_vote" {

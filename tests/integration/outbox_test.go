@@ -224,3 +224,49 @@ func TestAnEffectInterruptedBeforeItIsForgottenRunsAgain(t *testing.T) {
 		t.Fatalf("repeated %d times, want 1", again.Load())
 	}
 }
+
+// An effect that hangs holds one worker until its deadline, inside its
+// lease; the effects enqueued behind it are carried out meanwhile, and the
+// hanging one is retried after its deadline.
+func TestAHangingEffectHoldsBackNoOther(t *testing.T) {
+	db := freshDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := relay(db)
+	r.Lease = 3 * time.Second
+	started := make(chan struct{}, 8)
+	var hangs, hung atomic.Int32
+	r.Handle("hang", func(ctx context.Context, _ json.RawMessage) error {
+		hangs.Add(1)
+		started <- struct{}{}
+		<-ctx.Done() // a peer that never answers: only the deadline ends it
+		hung.Add(1)
+		return ctx.Err()
+	})
+	var fast atomic.Int32
+	r.Handle("fast", func(context.Context, json.RawMessage) error { fast.Add(1); return nil })
+	if err := outbox.Enqueue(ctx, db, "hang", "hang", 1); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); r.Run(ctx) }()
+	<-started
+	const n = 40
+	for i := range n {
+		if err := outbox.Enqueue(ctx, db, "fast", fmt.Sprint("fast-", i), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Wake()
+	waitFor(t, "the effects behind the hanging one", func() bool { return fast.Load() == n })
+	if hung.Load() != 0 {
+		t.Fatalf("the fast effects waited for the hanging one to end (%d ended)", hung.Load())
+	}
+	// Its deadline ends the hanging effect, and it is tried again.
+	waitFor(t, "the hanging effect retried", func() bool { return hangs.Load() >= 2 })
+	if hung.Load() < 1 {
+		t.Fatal("retried before its first attempt ended")
+	}
+	cancel()
+	<-stopped
+}
