@@ -5,9 +5,15 @@
 # and the bare ceiling is measured on the same server. The apps and sidecars
 # serve pprof on 127.0.0.1 (GOVERN_PPROF_BASE); profiles go to
 # .local/load/profiles. Settings: LOAD_PHASES, LOAD_SCALE, LOAD_USERS, LOAD_DRAIN_MAX,
-# LOAD_OUT (tests/load/main.go). Not part of make test.
+# LOAD_OUT (tests/load/main.go), LOAD_PROFILE (load, the default, or load-b:
+# other ports, for a second run on the same machine). Not part of make test.
 source "$(dirname "$0")/lib.sh"
-profile load
+profile "${LOAD_PROFILE:-load}"
+case $PROFILE in
+  load) PPROF_BASE=24700 ;;
+  load-b) PPROF_BASE=25700 ;;
+  *) die "LOAD_PROFILE must be load or load-b" ;;
+esac
 
 ensure_packages
 build_tools
@@ -22,4 +28,4 @@ sed -i 's|samplingRate: "1"|samplingRate: "0"|' "$GOVERN_DAPR_CONFIG"
 mkdir -p "$ROOT/.local/load/profiles"
 step "Load tool (tests/load), logs in .local/load/logs"
 (cd "$ROOT" && go build -o "$BIN/load" ./tests/load)
-GOVERN_PPROF_BASE=24700 "$BIN/load" | tee "$ROOT/.local/load/last-run.out"; exit "${PIPESTATUS[0]}"
+GOVERN_PPROF_BASE=$PPROF_BASE "$BIN/load" | tee "$ROOT/.local/load/last-run.out"; exit "${PIPESTATUS[0]}"
