@@ -84,6 +84,22 @@ func (e *RemoteError) Error() string {
 	return fmt.Sprintf("remote answered %d %s: %s", e.Status, e.Code, e.Message)
 }
 
+// Refused reports whether err is an invoked app's final answer: a 4xx but
+// 401, 403, 408 and 429, which a retry cannot change (the contract of the
+// platform's internal routes). Anything else (no answer, a 5xx, an auth or
+// rate refusal) may pass on a later try.
+func Refused(err error) bool {
+	var re *RemoteError
+	if !errors.As(err, &re) || re.Status/100 != 4 {
+		return false
+	}
+	switch re.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	}
+	return true
+}
+
 // Invoke calls method on app through the sidecar, sending in as JSON (unless
 // nil) and decoding a 2xx body into out (unless nil).
 func (c *Client) Invoke(ctx context.Context, app, httpMethod, method string, in, out any) (err error) {

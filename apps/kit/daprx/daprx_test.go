@@ -3,6 +3,7 @@ package daprx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -73,5 +74,19 @@ func TestRemoteLeavesCallsWithoutAnAnswerAlone(t *testing.T) {
 	}
 	if IsRemote(remote(status.Error(codes.Unavailable, "x")), http.StatusServiceUnavailable, "") {
 		t.Error("an unreachable sidecar is not an answer")
+	}
+}
+
+// Only an app's 4xx that no retry can change is a refusal; the tokens
+// (401, 403), 408, 429, 5xx and calls without an answer may pass later.
+func TestRefusedIsAFinal4xxOnly(t *testing.T) {
+	for status, want := range map[int]bool{400: true, 404: true, 409: true, 413: true, 422: true,
+		401: false, 403: false, 408: false, 429: false, 500: false, 503: false} {
+		if got := Refused(fmt.Errorf("invoke: %w", &RemoteError{Status: status})); got != want {
+			t.Errorf("%d: refused %v, want %v", status, got, want)
+		}
+	}
+	if Refused(errors.New("connection refused")) || Refused(nil) {
+		t.Error("a call without an answer is no refusal")
 	}
 }

@@ -3,7 +3,6 @@ package reviewer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -43,13 +42,8 @@ func (c Client) CloseTask(ctx context.Context, caseID, jurorID, reason string) e
 // fix), 408 and 429. Everything else (5xx, an unreachable sidecar or app)
 // is transient.
 func refusal(err error) error {
-	var re *daprx.RemoteError
-	if !errors.As(err, &re) || re.Status/100 != 4 {
-		return err
+	if daprx.Refused(err) {
+		return fmt.Errorf("%w: %w", app.ErrRefused, err)
 	}
-	switch re.Status {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusTooManyRequests:
-		return err
-	}
-	return fmt.Errorf("%w: %w", app.ErrRefused, err)
+	return err
 }

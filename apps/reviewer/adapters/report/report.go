@@ -3,7 +3,6 @@ package report
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -24,13 +23,8 @@ var _ app.GoldSeats = Client{}
 // its internal routes): app.ErrSeatRefused.
 func (c Client) SeatGold(ctx context.Context, seat app.GoldSeat) error {
 	err := c.Sidecar.Invoke(ctx, c.AppID, http.MethodPost, "internal/gold-seats", seat, nil)
-	var re *daprx.RemoteError
-	if !errors.As(err, &re) || re.Status/100 != 4 {
-		return err
+	if daprx.Refused(err) {
+		return fmt.Errorf("%w: %w", app.ErrSeatRefused, err)
 	}
-	switch re.Status {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusTooManyRequests:
-		return err
-	}
-	return fmt.Errorf("%w: %w", app.ErrSeatRefused, err)
+	return err
 }
