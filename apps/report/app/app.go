@@ -13,6 +13,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/govern/kit/loop"
 	"github.com/govern/kit/telemetry"
 	"github.com/govern/kit/text"
 	"github.com/govern/report/domain"
@@ -522,19 +523,7 @@ func (s *Service) poolRetry() PoolRetry {
 // replica filed it, and every interval for cases whose start was lost (a
 // crash, an unavailable sidecar, another replica). It runs until ctx ends.
 func (s *Service) RunRoundStarter(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.RoundsDue:
-		case <-t.C:
-		}
-		if err := s.StartPendingRounds(ctx); err != nil && ctx.Err() == nil {
-			s.Log.Warn("start rounds", "err", err)
-		}
-	}
+	loop.Every(ctx, s.Log, "start rounds", interval, s.RoundsDue, s.StartPendingRounds)
 }
 
 // StartPendingRounds starts every case's round that has not started yet,

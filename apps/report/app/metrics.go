@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/govern/kit/loop"
 )
 
 // The report service's business metrics (manifests/observability/README.md
@@ -61,22 +63,16 @@ type CaseGauger interface {
 
 // RunGauges refreshes the open-case gauges from db every interval until ctx ends.
 func (s *Service) RunGauges(ctx context.Context, db CaseGauger, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if g, err := db.CaseGauges(ctx); err == nil {
-			for _, status := range []string{"pending", "voting"} {
-				casesOpen.WithLabelValues(status).Set(float64(g.Open[status]))
-			}
-			roundsPastDeadline.Set(float64(g.PastDeadline))
-			pendingOldest.Set(g.OldestPendingAge.Seconds())
-		} else if ctx.Err() == nil {
-			s.Log.Warn("read case gauges", "err", err)
+	loop.Every(ctx, s.Log, "read case gauges", interval, nil, func(ctx context.Context) error {
+		g, err := db.CaseGauges(ctx)
+		if err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		for _, status := range []string{"pending", "voting"} {
+			casesOpen.WithLabelValues(status).Set(float64(g.Open[status]))
 		}
-	}
+		roundsPastDeadline.Set(float64(g.PastDeadline))
+		pendingOldest.Set(g.OldestPendingAge.Seconds())
+		return nil
+	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/govern/kit/loop"
 	"github.com/govern/kit/telemetry"
 	"github.com/govern/report/domain"
 )
@@ -55,18 +56,9 @@ const (
 
 // RunRepair runs Repair every interval until ctx ends.
 func (s *Service) RunRepair(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := s.Repair(ctx, interval); err != nil && ctx.Err() == nil {
-			s.Log.Warn("repair", "err", err)
-		}
-	}
+	loop.Every(ctx, s.Log, "repair", interval, nil, func(ctx context.Context) error {
+		return s.Repair(ctx, interval)
+	})
 }
 
 // Repair mends what a crash, a lost workflow or a bug can leave behind,

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"time"
+
+	"github.com/govern/kit/loop"
 )
 
 // settleMargin covers transactions that settled a task with an earlier
@@ -13,28 +15,19 @@ const settleMargin = time.Minute
 // ends. It checks every tick whether an interval has passed, so a shorter
 // interval set live takes effect at once.
 func (s *Service) RunAdjustment(ctx context.Context, tick time.Duration) {
-	t := time.NewTicker(tick)
-	defer t.Stop()
 	var last, since time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	loop.Every(ctx, s.log, "adjust juror pool", tick, nil, func(ctx context.Context) error {
 		now := s.now()
 		if now.Sub(last) < s.Settings.Adjustment().Interval {
-			continue
+			return nil
 		}
 		last = now
 		ran, err := s.Adjust(ctx, since)
-		if err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "adjust juror pool", "err", err)
-		}
 		if ran && err == nil {
 			since = now.Add(-settleMargin)
 		}
-	}
+		return err
+	})
 }
 
 // Adjust restores jurors whose suspension ended and suspends those whose

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/govern/kit/loop"
 	"github.com/govern/kit/outbox"
 	"github.com/govern/reviewer/domain"
 )
@@ -281,23 +282,14 @@ func (s *Service) RecordGoldVote(ctx context.Context, caseID, jurorID, vote stri
 // RunGoldExpiry closes, every interval until ctx ends, the gold tasks whose
 // deadline passed unanswered (no round does it for them).
 func (s *Service) RunGoldExpiry(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	loop.Every(ctx, s.log, "expire gold tasks", interval, nil, func(ctx context.Context) error {
 		if s.GoldRepo == nil {
-			continue
+			return nil
 		}
 		n, err := s.GoldRepo.ExpireGoldTasks(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "expire gold tasks", "err", err)
-		}
 		if n > 0 {
 			s.log.InfoContext(ctx, "gold tasks expired", "count", n)
 		}
-	}
+		return err
+	})
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/govern/kit/loop"
 )
 
 // The reviewer service's business metrics (manifests/observability/README.md).
@@ -25,19 +27,11 @@ type PoolCounter interface {
 
 // RunPoolGauge refreshes govern_pool_size every interval until ctx ends.
 func (s *Service) RunPoolGauge(ctx context.Context, db PoolCounter, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	loop.Every(ctx, s.log, "count the juror pool", interval, nil, func(ctx context.Context) error {
 		n, err := db.PoolSize(ctx, Selection{Rule: s.Settings.PoolRule(), Fatigue: s.Settings.Fatigue()})
 		if err == nil {
 			poolSize.Set(float64(n))
-		} else if ctx.Err() == nil {
-			s.log.Warn("count the juror pool", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return err
+	})
 }
