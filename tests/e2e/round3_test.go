@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,6 +42,33 @@ func redis(t testing.TB, args ...string) string {
 		t.Fatalf("redis-cli %v: %v\n%s", args, err, out)
 	}
 	return string(out)
+}
+
+// topicData decodes, in stream order, the data of every cloud event on
+// topic's stream that is about caseID (its data's case_id).
+func topicData[T any](t testing.TB, topic, caseID string) []T {
+	t.Helper()
+	var out []T
+	for _, line := range strings.Split(redis(t, "XRANGE", topic, "-", "+"), "\n") {
+		if !strings.Contains(line, caseID) {
+			continue
+		}
+		var env struct {
+			Data json.RawMessage `json:"data"`
+		}
+		var about struct {
+			CaseID string `json:"case_id"`
+		}
+		if json.Unmarshal([]byte(line), &env) != nil || json.Unmarshal(env.Data, &about) != nil || about.CaseID != caseID {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal(env.Data, &v); err != nil {
+			t.Fatalf("%s: the data of an event about %s does not decode: %v: %s", topic, caseID, err, env.Data)
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // messagesMentioning counts the entries of a topic's stream that contain s.

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -57,18 +56,11 @@ func decideFirstRound(t *testing.T, ctx context.Context, kind, decision string) 
 func caseDecidedOf(t *testing.T, caseID string) map[int]map[string]any {
 	t.Helper()
 	out := map[int]map[string]any{}
-	for _, line := range strings.Split(redis(t, "XRANGE", "case-decided", "-", "+"), "\n") {
-		if !strings.Contains(line, caseID) {
-			continue
+	for _, d := range topicData[map[string]any](t, "case-decided", caseID) {
+		if d["decided_by"] == "jury" {
+			round, _ := d["round"].(float64)
+			out[int(round)] = d
 		}
-		var env struct {
-			Data map[string]any `json:"data"`
-		}
-		if json.Unmarshal([]byte(line), &env) != nil || env.Data["case_id"] != caseID || env.Data["decided_by"] != "jury" {
-			continue
-		}
-		round, _ := env.Data["round"].(float64)
-		out[int(round)] = env.Data
 	}
 	return out
 }
@@ -77,19 +69,10 @@ func caseDecidedOf(t *testing.T, caseID string) map[int]map[string]any {
 func outcomeNotices(t *testing.T, caseID string, round int) map[string]map[string]any {
 	t.Helper()
 	out := map[string]map[string]any{}
-	for _, line := range strings.Split(redis(t, "XRANGE", "case-outcome", "-", "+"), "\n") {
-		if !strings.Contains(line, caseID) {
-			continue
-		}
-		var env struct {
-			Data map[string]any `json:"data"`
-		}
-		if json.Unmarshal([]byte(line), &env) != nil || env.Data["case_id"] != caseID || env.Data["decided_by"] != "jury" {
-			continue
-		}
-		if r, _ := env.Data["round"].(float64); int(r) == round {
-			id, _ := env.Data["recipient_id"].(string)
-			out[id] = env.Data
+	for _, d := range topicData[map[string]any](t, "case-outcome", caseID) {
+		if r, _ := d["round"].(float64); d["decided_by"] == "jury" && int(r) == round {
+			id, _ := d["recipient_id"].(string)
+			out[id] = d
 		}
 	}
 	return out

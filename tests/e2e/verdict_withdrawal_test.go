@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -25,18 +24,9 @@ type notice struct {
 func noticesOf(t *testing.T, caseID, decidedBy string) map[string]notice {
 	t.Helper()
 	out := map[string]notice{}
-	for _, line := range strings.Split(redis(t, "XRANGE", "case-outcome", "-", "+"), "\n") {
-		if !strings.Contains(line, caseID) {
-			continue
-		}
-		var env struct {
-			Data notice `json:"data"`
-		}
-		if err := json.Unmarshal([]byte(line), &env); err != nil {
-			t.Fatalf("case-outcome entry is not a cloud event: %v: %s", err, line)
-		}
-		if env.Data.CaseID == caseID && env.Data.DecidedBy == decidedBy {
-			out[env.Data.RecipientID] = env.Data
+	for _, n := range topicData[notice](t, "case-outcome", caseID) {
+		if n.DecidedBy == decidedBy {
+			out[n.RecipientID] = n
 		}
 	}
 	return out
