@@ -135,7 +135,10 @@ type row struct {
 	traceparent string
 }
 
-// Run carries out due effects until ctx ends.
+// Run carries out due effects until ctx ends, at most Workers at once. The
+// workers are a pool, not a batch: a slow or hanging effect holds one worker
+// (until its deadline, within its lease), never the effects behind it. Run
+// returns once the effects in flight have ended.
 func (r *Relay) Run(ctx context.Context) {
 	poll := orDefault(r.Poll, 500*time.Millisecond)
 	wake := r.wakeChan()
@@ -144,52 +147,95 @@ func (r *Relay) Run(ctx context.Context) {
 	gauges := time.NewTicker(5 * time.Second)
 	defer gauges.Stop()
 	r.observe(ctx)
+	workers := r.workers()
+	finished := make(chan struct{}, workers)
+	var queue []claimedRow // claimed, waiting for a worker
+	inflight := 0
+	look := true // rows may be due: claim when a worker is free
 	for {
-		for {
-			n, err := r.RunOnce(ctx)
-			if err != nil && ctx.Err() == nil {
-				r.Log.Warn("outbox relay", "err", err)
-			}
-			if n < r.batch() || err != nil {
+		for look && len(queue) == 0 && inflight < workers && ctx.Err() == nil {
+			// Claim enough for the free workers and one more round, so
+			// that a worker that frees up finds a row without a query.
+			want := 2*workers - inflight
+			claimed, err := r.claim(ctx, want)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.Log.Warn("outbox relay", "err", err)
+				}
+				look = false
 				break
 			}
+			queue = claimed
+			look = len(claimed) == want
+		}
+		for len(queue) > 0 && inflight < workers {
+			w := queue[0]
+			queue = queue[1:]
+			inflight++
+			go func() {
+				defer func() { finished <- struct{}{} }()
+				r.carryOut(ctx, w)
+			}()
 		}
 		select {
 		case <-ctx.Done():
+			for ; inflight > 0; inflight-- {
+				<-finished
+			}
 			return
+		case <-finished:
+			inflight--
 		case <-wake:
+			look = true
 		case <-t.C:
+			look = true
 		case <-gauges.C:
 			r.observe(ctx)
 		}
 	}
 }
 
-func (r *Relay) batch() int { return 4 * r.workers() }
+// claimedRow is a row this relay holds the lease of until the deadline.
+type claimedRow struct {
+	row
+	deadline time.Time
+}
 
-// RunOnce claims the due rows (up to a batch), carries them out and returns
-// how many it claimed.
-func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+// claim leases up to n due rows.
+func (r *Relay) claim(ctx context.Context, n int) ([]claimedRow, error) {
 	lease := orDefault(r.Lease, 30*time.Second)
+	// An effect must end well within the lease: past it, another relay
+	// may claim the row and carry the effect out at the same time.
+	deadline := time.Now().Add(lease * 2 / 3)
 	rows, err := r.DB.Query(ctx, `UPDATE outbox SET next_at = now() + $1::interval, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM outbox WHERE dead_at IS NULL AND next_at <= now()
 			ORDER BY next_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-		RETURNING id, kind, payload, attempts, traceparent`, lease.String(), r.batch())
+		RETURNING id, kind, payload, attempts, traceparent`, lease.String(), n)
 	if err != nil {
-		return 0, fmt.Errorf("claim outbox rows: %w", err)
+		return nil, fmt.Errorf("claim outbox rows: %w", err)
 	}
-	var claimed []row
+	var claimed []claimedRow
 	for rows.Next() {
-		var w row
+		w := claimedRow{deadline: deadline}
 		if err := rows.Scan(&w.id, &w.kind, &w.payload, &w.attempts, &w.traceparent); err != nil {
 			rows.Close()
-			return 0, err
+			return nil, err
 		}
 		claimed = append(claimed, w)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("claim outbox rows: %w", err)
+		return nil, fmt.Errorf("claim outbox rows: %w", err)
+	}
+	return claimed, nil
+}
+
+// RunOnce claims the due rows (up to four per worker), carries them out and
+// returns how many it claimed.
+func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+	claimed, err := r.claim(ctx, 4*r.workers())
+	if err != nil {
+		return 0, err
 	}
 	sem := make(chan struct{}, r.workers())
 	var wg sync.WaitGroup
@@ -212,7 +258,7 @@ func (r *Relay) workers() int {
 	return r.Workers
 }
 
-func (r *Relay) carryOut(ctx context.Context, w row) {
+func (r *Relay) carryOut(ctx context.Context, w claimedRow) {
 	r.mu.Lock()
 	h := r.handlers[w.kind]
 	r.mu.Unlock()
@@ -225,7 +271,9 @@ func (r *Relay) carryOut(ctx context.Context, w row) {
 	if h == nil {
 		err = fmt.Errorf("no handler for outbox kind %q on this replica", w.kind)
 	} else {
-		err = h(ctx, w.payload)
+		hctx, cancel := context.WithDeadline(ctx, w.deadline)
+		err = h(hctx, w.payload)
+		cancel()
 	}
 	defer span.End()
 	telemetry.Fail(span, err)
