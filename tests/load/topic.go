@@ -216,7 +216,9 @@ func (l *load) topic(ctx context.Context) error {
 	stopStored()
 	var stored, distinct int64
 	var dead int
-	err = waitFor(ctx, max(3*time.Minute, l.o.drainMax), 250*time.Millisecond, "reports from the topic stored", func() (bool, string, error) {
+	// At least 20 ms a report: the consumer files far fewer a second than
+	// the publishers publish, so the wait grows with the count.
+	err = waitFor(ctx, max(3*time.Minute, l.o.drainMax, time.Duration(n)*20*time.Millisecond), 250*time.Millisecond, "reports from the topic stored", func() (bool, string, error) {
 		var err error
 		if stored, distinct, err = l.storedCount(ctx, prefix); err != nil {
 			return false, "", err
