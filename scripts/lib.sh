@@ -80,8 +80,9 @@ profile() {
     load-b)
       # A second load profile (LOAD_PROFILE=load-b make load), so that two
       # runs of the tool can share a machine while the tool itself is worked on.
-      # 25700-25760 are its pprof listeners.
-      PG_PORT=25432; REDIS_PORT=25379; PLACEMENT_PORT=25005; SCHEDULER_PORT=25006
+      # 25700-25760 are its pprof listeners. PostgreSQL on 25442: the test
+      # profile's is on 25432.
+      PG_PORT=25442; REDIS_PORT=25379; PLACEMENT_PORT=25005; SCHEDULER_PORT=25006
       ETCD_CLIENT_PORT=25179; ETCD_PEER_PORT=25180; CONTROL_HEALTHZ_BASE=25100
       APP_PORT_BASE=25200; SIDECAR_HTTP_BASE=25300; SIDECAR_GRPC_BASE=25400; SIDECAR_METRICS_BASE=25500; SIDECAR_INTERNAL_BASE=25600 ;;
     *) die "unknown profile $PROFILE" ;;

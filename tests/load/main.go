@@ -3,7 +3,8 @@
 // beside bare single-row INSERT commits, redemptions beside a pgx
 // transaction of the same shape, the jury draw beside a bare indexed
 // SELECT ... LIMIT 5, and full rounds with voting bots beside a bare
-// workflow of the same shape (see docs/BENCHMARKS.md for what is not). It prints a
+// workflow of the same shape, and intake over the topic beside the broker's
+// own publish -> consume rate (see docs/BENCHMARKS.md for what is not). It prints a
 // progress line every few seconds, then the table, which it also writes to
 // docs/BENCHMARKS.md with the command that produced it; CPU and heap
 // profiles of the apps and sidecars go to .local/load/profiles.
@@ -11,7 +12,7 @@
 // Run it through scripts/load.sh (make load), which starts PostgreSQL, Redis,
 // placement and scheduler on the load profile. Settings (environment):
 //
-//	LOAD_PHASES       comma-separated subset of redeem,jury,rounds,intake (default all, in that order)
+//	LOAD_PHASES       comma-separated subset of redeem,jury,rounds,intake,topic (default all, in that order)
 //	LOAD_SCALE        multiplies every count (default 1)
 //	LOAD_USERS        eligible users seeded for the jury draw (default 200000)
 //	LOAD_DRAIN_MAX    longest wait for the intake's round backlog to drain (default 3m)
@@ -35,7 +36,7 @@ import (
 
 // allPhases in their default order: rounds before intake, which leaves
 // rounds open (rounds stops the report app for its bare probe).
-var allPhases = []string{"redeem", "jury", "rounds", "intake"}
+var allPhases = []string{"redeem", "jury", "rounds", "intake", "topic"}
 
 type options struct {
 	phases   []string
@@ -115,6 +116,7 @@ func run(o options) int {
 	logf("platform ready")
 	phases := map[string]func(context.Context) error{
 		"redeem": l.redeem, "intake": l.intake, "jury": l.jury, "rounds": l.rounds,
+		"topic": l.topic,
 	}
 	failed := false
 	for _, name := range o.phases {
