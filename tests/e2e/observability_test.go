@@ -104,7 +104,7 @@ func TestARoundLeavesSpansOfTheThreeSidecarsInJaeger(t *testing.T) {
 	// Each sidecar exports in batches: wait until every expected span is in.
 	want := map[string][]string{ // span name -> services that must have one since start
 		"create_orchestration||VoteRound":    {"report"},
-		"activity||DrawJury":                 {"report"},
+		"activity||BeginRound":               {"report"},
 		"CallLocal/reviewer/internal/juries": {"report", "reviewer"},
 		"pubsub/case-decided":                {"reviewer", "reward"},
 	}
@@ -291,7 +291,7 @@ func TestOneRoundIsOneTraceAcrossTheThreeApps(t *testing.T) {
 
 	// The apps and sidecars export in batches: wait until the trace is whole.
 	want := map[string][]string{ // app -> spans of its own the round's trace must hold
-		"report":   {"POST /v1/reports", "start round", "activity DrawJury", "invoke reviewer/internal/juries", "activity CloseCase", "outbox report.publish-decision", "publish case-decided"},
+		"report":   {"POST /v1/reports", "start round", "activity BeginRound", "invoke reviewer/internal/juries", "activity CloseCase", "outbox report.publish-decision", "publish case-decided"},
 		"reviewer": {"POST /internal/juries", "consume case-decided"},
 		"reward":   {"POST /events/case-decided", "consume case-decided"},
 	}

@@ -158,6 +158,11 @@ type RoundInput struct {
 	// the durable task engine keeps no trace across timers and events, so
 	// the trace rides in the input and in every activity's input.
 	Traceparent string `json:"traceparent,omitempty"`
+	// Shape is the version of the round's steps the workflow runs (0 for
+	// rounds started before there were versions). It is fixed when the round
+	// starts and kept across continue-as-new, so that replaying a history
+	// always takes the steps that wrote it.
+	Shape int `json:"shape,omitempty"`
 }
 
 // PoolRetry is a capped doubling back-off.

@@ -50,6 +50,35 @@ func (s *Service) LoadRound(ctx context.Context, caseID string) (RoundState, err
 	return st, nil
 }
 
+// Begin is how a round finds its case when it (re)starts: the recorded
+// state, after a first draw when the case had no jury yet. PoolTooSmall says
+// that draw was refused (the round backs off and draws again).
+type Begin struct {
+	State        RoundState `json:"state"`
+	PoolTooSmall bool       `json:"pool_too_small,omitempty"`
+}
+
+// BeginRound reads the round's recorded state and, when the case is still
+// waiting for its jury, draws it (DrawJury) and reads the state again: one
+// activity where a round used to spend LoadRound and DrawJury (and an
+// adaptive round a second LoadRound). Safe to repeat: a repeat finds the
+// jury drawn.
+func (s *Service) BeginRound(ctx context.Context, caseID string) (Begin, error) {
+	st, err := s.LoadRound(ctx, caseID)
+	if err != nil || st.Status != domain.StatusPending || len(st.Seats) > 0 {
+		return Begin{State: st}, err
+	}
+	d, err := s.DrawJury(ctx, caseID)
+	if err != nil {
+		return Begin{}, err
+	}
+	if d.PoolTooSmall {
+		return Begin{State: st, PoolTooSmall: true}, nil
+	}
+	st, err = s.LoadRound(ctx, caseID)
+	return Begin{State: st}, err
+}
+
 // DrawJury asks the reviewer service for the case's whole jury and records
 // it. A pool too small for a whole jury is not an error: the round retries.
 // While other cases wait for the pool, juries are drawn in the order of

@@ -25,9 +25,11 @@ func registerAdaptive(reg *workflow.Registry, svc *app.Service) error {
 // more jurors or to wait. It ends when the test decides, when the round's
 // deadline passes or when the case closes otherwise; CloseCase then decides
 // from the recorded votes with the same rule (domain.AdaptiveOutcome).
-func (rw *round) runAdaptive() error {
+// refused says the pool has just refused the first draw (rounds of
+// ShapeBegin draw in BeginRound).
+func (rw *round) runAdaptive(refused bool) error {
 	if len(rw.r.Drawn()) == 0 {
-		drawn, err := rw.drawJury()
+		drawn, err := rw.drawJury(refused)
 		if err != nil || !drawn {
 			return err
 		}

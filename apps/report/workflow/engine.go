@@ -47,6 +47,7 @@ func (e *Engine) Start(ctx context.Context, in app.RoundInput) error {
 	if err != nil {
 		return err
 	}
+	in.Shape = CurrentShape // a new round takes the newest steps
 	_, err = c.ScheduleWorkflow(ctx, RoundName, workflow.WithInstanceID(RoundInstanceID(in.CaseID, in.Round)), workflow.WithInput(in))
 	return err
 }

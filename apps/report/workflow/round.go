@@ -43,6 +43,7 @@ const (
 	RoundName          = "VoteRound"
 	LoadRoundName      = "LoadRound"
 	DrawJuryName       = "DrawJury"
+	BeginRoundName     = "BeginRound"
 	DrawSubstituteName = "DrawSubstitute"
 	ReleaseJurorName   = "ReleaseJuror"
 	RemindJurorName    = "RemindJuror"
@@ -50,6 +51,21 @@ const (
 	// VoteEvent is the round's one external event (app.RoundEvent): a vote
 	// or a recusal. There is no WhenAny, so one name carries both.
 	VoteEvent = "vote"
+)
+
+// Shapes of the round (app.RoundInput.Shape): the steps a round takes, so
+// that a release that changes them still replays the rounds in flight.
+//   - ShapeLoadThenDraw (0): LoadRound, then DrawJury (and, adaptive, LoadRound
+//     again) before the first wait.
+//   - ShapeBegin (1): one BeginRound does all three.
+//
+// Rounds start with the newest shape (Engine.Start); a round keeps its shape
+// for life, continue-as-new included. A shape may go once no round of it is
+// left (none is open past its max_duration).
+const (
+	ShapeLoadThenDraw = 0
+	ShapeBegin        = 1
+	CurrentShape      = ShapeBegin
 )
 
 // InstanceID is the workflow instance that runs caseID's round.
@@ -196,6 +212,9 @@ func call[T any](rw *round, name string, input any, out *T) error {
 }
 
 func (rw *round) run() error {
+	if rw.in.Shape >= ShapeBegin {
+		return rw.runBegin()
+	}
 	var st app.RoundState
 	if err := call(rw, LoadRoundName, rw.in.CaseID, &st); err != nil {
 		return err
@@ -205,10 +224,33 @@ func (rw *round) run() error {
 	}
 	rw.r = domain.RestoreRound(rw.in.Policy, rw.in.Deadline, st.Seats)
 	if rw.in.Policy.IsAdaptive() {
-		return rw.runAdaptive() // workflow/adaptive.go
+		return rw.runAdaptive(false) // workflow/adaptive.go
 	}
 	if len(rw.r.Drawn()) == 0 {
-		drawn, err := rw.drawJury()
+		drawn, err := rw.drawJury(false)
+		if err != nil || !drawn {
+			return err
+		}
+	}
+	return rw.collectVotes()
+}
+
+// runBegin is run for rounds of ShapeBegin: one activity reads the case and
+// draws its jury; only a refused draw falls back on drawJury's loop.
+func (rw *round) runBegin() error {
+	var b app.Begin
+	if err := call(rw, BeginRoundName, rw.in.CaseID, &b); err != nil {
+		return err
+	}
+	if domain.Closed(b.State.Status) {
+		return nil // closed already: closing again returns the decision
+	}
+	rw.r = domain.RestoreRound(rw.in.Policy, rw.in.Deadline, b.State.Seats)
+	if rw.in.Policy.IsAdaptive() {
+		return rw.runAdaptive(b.PoolTooSmall)
+	}
+	if b.PoolTooSmall {
+		drawn, err := rw.drawJury(true)
 		if err != nil || !drawn {
 			return err
 		}
@@ -217,23 +259,27 @@ func (rw *round) run() error {
 }
 
 // drawJury asks for a whole jury until one is drawn (true) or the round's
-// deadline passes (false), backing off while the pool is too small.
-func (rw *round) drawJury() (bool, error) {
+// deadline passes (false), backing off while the pool is too small; with
+// refused, the pool has just refused a draw and it backs off first.
+func (rw *round) drawJury(refused bool) (bool, error) {
 	for {
-		var d app.Draw
-		if err := call(rw, DrawJuryName, rw.in.CaseID, &d); err != nil {
-			return false, err
-		}
-		if !d.PoolTooSmall {
-			for _, j := range d.Jurors {
-				rw.r.Seat(j, d.DrawnAt)
+		if !refused {
+			var d app.Draw
+			if err := call(rw, DrawJuryName, rw.in.CaseID, &d); err != nil {
+				return false, err
 			}
-			for _, j := range d.Recused {
-				rw.r.Recuse(j)
+			if !d.PoolTooSmall {
+				for _, j := range d.Jurors {
+					rw.r.Seat(j, d.DrawnAt)
+				}
+				for _, j := range d.Recused {
+					rw.r.Recuse(j)
+				}
+				rw.in.PoolWaits = 0
+				return true, nil
 			}
-			rw.in.PoolWaits = 0
-			return true, nil
 		}
+		refused = false
 		left := rw.in.Deadline.Sub(rw.ctx.CurrentTimeUTC())
 		if left <= 0 {
 			return false, nil
@@ -382,6 +428,7 @@ func Register(reg *workflow.Registry, svc *app.Service) error {
 		reg.AddWorkflowN(RoundName, Round),
 		reg.AddActivityN(LoadRoundName, activity(LoadRoundName, svc.LoadRound)),
 		reg.AddActivityN(DrawJuryName, activity(DrawJuryName, svc.DrawJury)),
+		reg.AddActivityN(BeginRoundName, activity(BeginRoundName, svc.BeginRound)),
 		reg.AddActivityN(DrawSubstituteName, activity(DrawSubstituteName, svc.DrawSubstitute)),
 		reg.AddActivityN(ReleaseJurorName, activity(ReleaseJurorName, func(ctx context.Context, ref JurorRef) (string, error) {
 			return svc.ReleaseJuror(ctx, ref.CaseID, ref.JurorID)
