@@ -39,15 +39,42 @@ func (l *load) reportRSS() (rssOf, error) {
 	return rssOf{app: app, sidecar: sidecar}, err
 }
 
-// rssGrowth is what open rounds cost in memory: the growth per open round
-// (bytes) and the total extrapolated to target open rounds from before.
-// With no open round there is no slope.
-func rssGrowth(before, after rssOf, open, target int) (perRound float64, extrapolated float64, ok bool) {
-	if open <= 0 {
-		return 0, 0, false
+// rssSample is the memory read with open rounds open.
+type rssSample struct {
+	open int64
+	rss  rssOf
+}
+
+// rssGrowth is what open rounds cost in memory, from the samples of one
+// phase (the first before any round opened, the last at its end): the growth
+// per open round (bytes) over the whole phase and over its second half (from
+// the first sample with at least half the final rounds open: the start-up's
+// one-off growth, pools and caches filling, left out), and the total
+// extrapolated to target open rounds with each slope. ok is false without
+// an open round.
+func rssGrowth(samples []rssSample, target int64) (whole, half, extWhole, extHalf float64, ok bool) {
+	if len(samples) < 2 {
+		return 0, 0, 0, 0, false
 	}
-	perRound = float64(after.total()-before.total()) / float64(open)
-	return perRound, float64(before.total()) + perRound*float64(target), true
+	first, last := samples[0], samples[len(samples)-1]
+	if last.open <= first.open {
+		return 0, 0, 0, 0, false
+	}
+	slope := func(a, b rssSample) float64 {
+		return float64(b.rss.total()-a.rss.total()) / float64(b.open-a.open)
+	}
+	whole = slope(first, last)
+	half = whole
+	for _, s := range samples[1 : len(samples)-1] {
+		if 2*(s.open-first.open) >= last.open-first.open {
+			if s.open < last.open {
+				half = slope(s, last)
+			}
+			break
+		}
+	}
+	ext := func(per float64) float64 { return float64(last.rss.total()) + per*float64(target-last.open) }
+	return whole, half, ext(whole), ext(half), true
 }
 
 func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
@@ -56,7 +83,7 @@ func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
 // the phase goes on filing: the round starter schedules rounds at the
 // engine's pace, and the phase stops at LOAD_OPEN_MAX with few cases left
 // half-way.
-const openBacklog = 500
+const openBacklog = 200
 
 // open: rounds that stay open on one report instance. It files reports on
 // new targets (8 connections) until 100,000 x LOAD_SCALE cases have been
@@ -88,13 +115,20 @@ func (l *load) open(ctx context.Context) error {
 			FROM cases WHERE target_id LIKE $1 || '%'`, prefix).Scan(&open, &pending)
 		return open, pending, err
 	}
+	var samplesMu sync.Mutex
+	samples := []rssSample{{open: 0, rss: before}}
 	mctx, stopMonitor := context.WithCancel(ctx)
 	var monitor sync.WaitGroup
 	monitor.Go(func() {
-		for mctx.Err() == nil {
+		for tick := 1; mctx.Err() == nil; tick++ {
 			if o, p, err := count(mctx); err == nil {
 				opened.Store(o)
 				waiting.Store(p)
+				if r, err := l.reportRSS(); err == nil && tick%5 == 0 {
+					samplesMu.Lock()
+					samples = append(samples, rssSample{open: o, rss: r})
+					samplesMu.Unlock()
+				}
 			} else if mctx.Err() == nil {
 				logf("open: count the open rounds: %v", err)
 			}
@@ -165,20 +199,23 @@ func (l *load) open(ctx context.Context) error {
 	if v := firstRefusal.Load(); v != nil {
 		l.note("open: %d reports refused (first: %s)", refused.Load(), v)
 	}
-	perRound, extrapolated, ok := rssGrowth(before, after, int(open), target)
+	samplesMu.Lock()
+	samples = append(samples, rssSample{open: open, rss: after})
+	whole, half, extWhole, extHalf, ok := rssGrowth(samples, target)
+	samplesMu.Unlock()
 	if !ok {
 		return fmt.Errorf("open: no round opened in %s (%d filed)", filing.Round(time.Second), filed.Load())
 	}
 	verdict := "under"
-	if extrapolated >= 1<<30 {
+	if extHalf >= 1<<30 {
 		verdict = "over"
 	}
 	l.add(fmt.Sprintf("open rounds per instance, RSS of report app + sidecar (%d opened in %s, LOAD_OPEN_MAX %s)", open, filing.Round(time.Second), l.o.openMax),
-		fmt.Sprintf("%s + %s = %s with %d open (before: %s + %s = %s); %.1f KiB per open round; extrapolated to %d: %s",
+		fmt.Sprintf("%s + %s = %s with %d open (before: %s + %s = %s); per open round %.1f KiB (second half %.1f KiB); extrapolated to %d: %s (second half's slope: %s)",
 			mib(float64(after.app)), mib(float64(after.sidecar)), mib(float64(after.total())), open,
 			mib(float64(before.app)), mib(float64(before.sidecar)), mib(float64(before.total())),
-			perRound/1024, target, mib(extrapolated)),
-		fmt.Sprintf("target < 1 GiB together at %d open rounds (%s it)", target, verdict), 0)
+			whole/1024, half/1024, target, mib(extWhole), mib(extHalf)),
+		fmt.Sprintf("target < 1 GiB together at %d open rounds (%s it by the second half's slope)", target, verdict), 0)
 	l.note("open: %d reports filed in %s, %d cases still waiting for their jury when the memory was read", filed.Load(), filing.Round(time.Second), pending)
 	return l.voteSample(ctx, prefix, sample)
 }
