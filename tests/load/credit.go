@@ -61,6 +61,18 @@ func voteToVisible(votes map[string][]time.Time, decided, visible map[string]tim
 	return h
 }
 
+// between is, for each id seen in both, the time from its sighting in from
+// to its sighting in to (none when to saw it first).
+func between(from, to map[string]time.Time) *Hist {
+	h := NewHist()
+	for id, at := range to {
+		if f, ok := from[id]; ok {
+			h.Record(max(at.Sub(f), 0))
+		}
+	}
+	return h
+}
+
 // holdLog collects when each probe effect committed and when its handler
 // was called.
 type holdLog struct {
@@ -207,6 +219,8 @@ func (l *load) creditRow(ctx context.Context, votes map[string][]time.Time, deci
 		fmt.Sprintf("outbox hold p50 %s, p99 %s (kit relay, report's settings, scratch database on the same server, enqueue commit -> handler, %d effects at %.1f/s)",
 			ms(bare.Quantile(.5)), ms(bare.Quantile(.99)), bare.Count(), rate),
 		ratio)
+	hop := between(decided, credited.snapshot())
+	l.note("vote -> credit: from the decision seen to the credits seen, p50 %s, p99 %s over %d rounds", ms(hop.Quantile(.5)), ms(hop.Quantile(.99)), hop.Count())
 	l.note("vote -> credit: the ratio column is bare p99 / ours p99; our path holds the vote's hand-over to the round (by the vote request itself; the outbox only when that fails), the workflow's turn and decision transaction, one outbox hop (the decision's publication, among the relay's other effects), Redis Streams through two sidecars and reward's crediting transaction")
 	return err
 }

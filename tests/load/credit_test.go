@@ -63,3 +63,16 @@ func TestHoldLogKeepsTheFirstCallAndPairsBothEnds(t *testing.T) {
 		t.Fatalf("min %s max %s, want ~0 (effect 2) and 5ms (effect 1)", lo, hi)
 	}
 }
+
+func TestBetweenPairsTheSightingsOfBothWatches(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	decided := map[string]time.Time{"a": t0, "b": t0.Add(time.Second), "c": t0}
+	credited := map[string]time.Time{"a": t0.Add(2 * time.Second), "b": t0.Add(900 * time.Millisecond), "d": t0}
+	h := between(decided, credited)
+	if h.Count() != 2 {
+		t.Fatalf("recorded %d, want 2 (a and b)", h.Count())
+	}
+	if lo, hi := h.Quantile(.4), h.Quantile(1); lo > time.Microsecond || hi < 1998*time.Millisecond || hi > 2002*time.Millisecond {
+		t.Fatalf("min %s max %s, want ~0 (b: credits seen first) and 2s (a)", lo, hi)
+	}
+}
