@@ -4,7 +4,7 @@
 # defaults (fsync and synchronous commit on), so a 202 is a committed report
 # and the bare ceiling is measured on the same server. The apps and sidecars
 # serve pprof on 127.0.0.1 (GOVERN_PPROF_BASE); profiles go to
-# .local/load/profiles. Settings: LOAD_PHASES, LOAD_SCALE, LOAD_USERS, LOAD_DRAIN_MAX,
+# .local/load/profiles. Settings: LOAD_PHASES, LOAD_SCALE, LOAD_USERS, LOAD_DRAIN_MAX, LOAD_OPEN_MAX,
 # LOAD_OUT (tests/load/main.go), LOAD_PROFILE (load, the default, or load-b:
 # other ports, for a second run on the same machine). Not part of make test.
 source "$(dirname "$0")/lib.sh"

@@ -67,12 +67,8 @@ func (l *load) intake(ctx context.Context) error {
 	// then waits quietly for votes (the run's rounds last hours), instead of
 	// asking an empty pool again and again for the rest of the run.
 	const poolSize = 2000
-	if _, err := l.reviewer.Exec(ctx, `INSERT INTO profiles (user_id, tags, last_active_at)
-		SELECT $1 || g, ARRAY['verified'], now() FROM generate_series(1, $2) AS g`, l.run+"-ip-", poolSize); err != nil {
-		return fmt.Errorf("seed profiles: %w", err)
-	}
-	if _, err := l.reviewer.Exec(ctx, `INSERT INTO jurors (user_id) SELECT $1 || g FROM generate_series(1, $2) AS g ORDER BY g`, l.run+"-ip-", poolSize); err != nil {
-		return fmt.Errorf("seed jurors: %w", err)
+	if err := l.seedJurorPool(ctx, l.run+"-ip-", poolSize); err != nil {
+		return err
 	}
 	closedReqs := l.prepareReports("c", l.o.n(8000))
 	openReqs := l.prepareReports("o", int(target*10*l.o.scale)+1)

@@ -2,9 +2,11 @@
 // in one run on one machine (issue 11). Implemented so far: intake over HTTP
 // beside bare single-row INSERT commits, redemptions beside a pgx
 // transaction of the same shape, the jury draw beside a bare indexed
-// SELECT ... LIMIT 5, and full rounds with voting bots beside a bare
-// workflow of the same shape, and intake over the topic beside the broker's
-// own publish -> consume rate (see docs/BENCHMARKS.md for what is not). It prints a
+// SELECT ... LIMIT 5, full rounds with voting bots beside a bare
+// workflow of the same shape, vote -> decision and vote -> credit beside the
+// outbox's own hold, intake over the topic beside the broker's own
+// publish -> consume rate, and open rounds with the report app's and
+// sidecar's RSS (see docs/BENCHMARKS.md for what is not). It prints a
 // progress line every few seconds, then the table, which it also writes to
 // docs/BENCHMARKS.md with the command that produced it; CPU and heap
 // profiles of the apps and sidecars go to .local/load/profiles.
@@ -12,10 +14,11 @@
 // Run it through scripts/load.sh (make load), which starts PostgreSQL, Redis,
 // placement and scheduler on the load profile. Settings (environment):
 //
-//	LOAD_PHASES       comma-separated subset of redeem,jury,rounds,intake,topic (default all, in that order)
+//	LOAD_PHASES       comma-separated subset of redeem,jury,rounds,intake,topic,open (default all, in that order)
 //	LOAD_SCALE        multiplies every count (default 1)
 //	LOAD_USERS        eligible users seeded for the jury draw (default 200000)
 //	LOAD_DRAIN_MAX    longest wait for the intake's round backlog to drain (default 3m)
+//	LOAD_OPEN_MAX     longest the open phase goes on opening rounds (default 4m)
 //	LOAD_OUT          the table's file (default docs/BENCHMARKS.md; "-" only prints)
 package main
 
@@ -36,12 +39,13 @@ import (
 
 // allPhases in their default order: rounds before intake, which leaves
 // rounds open (rounds stops the report app for its bare probe).
-var allPhases = []string{"redeem", "jury", "rounds", "intake", "topic"}
+var allPhases = []string{"redeem", "jury", "rounds", "intake", "topic", "open"}
 
 type options struct {
 	phases   []string
 	scale    float64
 	drainMax time.Duration
+	openMax  time.Duration
 	users    int
 	out      string
 }
@@ -70,6 +74,9 @@ func parseOptions() (options, error) {
 	}
 	if o.drainMax, err = time.ParseDuration(env("LOAD_DRAIN_MAX", "3m")); err != nil {
 		return o, fmt.Errorf("LOAD_DRAIN_MAX: %w", err)
+	}
+	if o.openMax, err = time.ParseDuration(env("LOAD_OPEN_MAX", "4m")); err != nil || o.openMax <= 0 {
+		return o, fmt.Errorf("LOAD_OPEN_MAX must be a positive duration")
 	}
 	if o.users, err = strconv.Atoi(env("LOAD_USERS", "200000")); err != nil || o.users < 5 {
 		return o, fmt.Errorf("LOAD_USERS must be a whole number of at least 5")
@@ -116,7 +123,7 @@ func run(o options) int {
 	logf("platform ready")
 	phases := map[string]func(context.Context) error{
 		"redeem": l.redeem, "intake": l.intake, "jury": l.jury, "rounds": l.rounds,
-		"topic": l.topic,
+		"topic": l.topic, "open": l.open,
 	}
 	failed := false
 	for _, name := range o.phases {

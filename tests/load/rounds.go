@@ -11,6 +11,7 @@ import (
 
 	"github.com/dapr/durabletask-go/backend"
 	"github.com/dapr/durabletask-go/workflow"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -46,11 +47,12 @@ func (l *load) rounds(ctx context.Context) error {
 	// Not l.run + "-...": intake counts the reports and cases whose ids
 	// start with that as its own.
 	prefix := "rd-" + l.run + "-"
-	seen := newDecisionWatch()
+	seen, credited := newSightings(), newSightings()
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	watchDone := make(chan error, 1)
+	watchDone := make(chan error, 2)
 	go func() { watchDone <- l.watchDecisions(wctx, prefix, seen) }()
+	go func() { watchDone <- l.watchCredits(wctx, b, credited) }()
 
 	start := time.Now()
 	wait := l.profile(ctx, "rounds", 10*time.Second, "report", "report-dapr", "reviewer", "reviewer-dapr")
@@ -76,10 +78,6 @@ func (l *load) rounds(ctx context.Context) error {
 	})
 	elapsed := time.Since(start)
 	wait()
-	stopWatch()
-	<-watchDone
-	stopBots()
-	b.wg.Wait()
 	if err != nil {
 		return err
 	}
@@ -92,7 +90,13 @@ func (l *load) rounds(ctx context.Context) error {
 	l.add("vote -> decision visible (report database, polled every 20 ms)",
 		fmt.Sprintf("p50 %s, p99 %s over %d rounds", ms(lat.Quantile(.5)), ms(lat.Quantile(.99)), lat.Count()), "", 0)
 	l.note("rounds: %d votes accepted, %d answered otherwise (%s)", b.accepted.Load(), b.refused.Load(), b.firstRefusal())
-	return nil
+	stopBots()
+	b.wg.Wait()
+	err = l.creditRow(ctx, b.votes(), seen.snapshot(), credited, ours)
+	stopWatch()
+	<-watchDone
+	<-watchDone
+	return err
 }
 
 // bareWorkflow runs n probe workflows (one activity, three external events)
@@ -320,6 +324,17 @@ func (b *voters) votes() map[string][]time.Time {
 	return out
 }
 
+// cases is every case a bot voted on.
+func (b *voters) cases() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]string, 0, len(b.votedAt))
+	for id := range b.votedAt {
+		out = append(out, id)
+	}
+	return out
+}
+
 func (b *voters) firstRefusal() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -337,21 +352,21 @@ func hash32(s string) uint32 {
 	return h
 }
 
-// decisionWatch records when each case's decision was first read.
-type decisionWatch struct {
+// sightings records when each id was first read by a watch.
+type sightings struct {
 	mu   sync.Mutex
 	seen map[string]time.Time
 }
 
-func newDecisionWatch() *decisionWatch { return &decisionWatch{seen: map[string]time.Time{}} }
+func newSightings() *sightings { return &sightings{seen: map[string]time.Time{}} }
 
-func (w *decisionWatch) count() int {
+func (w *sightings) count() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.seen)
 }
 
-func (w *decisionWatch) snapshot() map[string]time.Time {
+func (w *sightings) snapshot() map[string]time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := make(map[string]time.Time, len(w.seen))
@@ -361,10 +376,24 @@ func (w *decisionWatch) snapshot() map[string]time.Time {
 	return out
 }
 
-// watchDecisions reads the decided cases of the run's targets every 20 ms.
-func (l *load) watchDecisions(ctx context.Context, prefix string, w *decisionWatch) error {
+// unseen is the ids of ids not seen yet.
+func (w *sightings) unseen(ids []string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, ok := w.seen[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// watch runs read every 20 ms until ctx ends and records the first
+// sighting of each id (the rows' one column) in w.
+func watch(ctx context.Context, what string, w *sightings, read func(context.Context) (pgx.Rows, error)) error {
 	for {
-		rows, err := l.report.Query(ctx, `SELECT id FROM cases WHERE target_id LIKE $1 || '%' AND decided_at IS NOT NULL`, prefix)
+		rows, err := read(ctx)
 		if err == nil {
 			now := time.Now()
 			w.mu.Lock()
@@ -384,7 +413,7 @@ func (l *load) watchDecisions(ctx context.Context, prefix string, w *decisionWat
 			}
 		}
 		if err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
-			logf("rounds: read decisions: %v", err)
+			logf("watch %s: %v", what, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -394,23 +423,18 @@ func (l *load) watchDecisions(ctx context.Context, prefix string, w *decisionWat
 	}
 }
 
+// watchDecisions reads the decided cases of the run's targets every 20 ms.
+func (l *load) watchDecisions(ctx context.Context, prefix string, w *sightings) error {
+	return watch(ctx, "decisions", w, func(ctx context.Context) (pgx.Rows, error) {
+		return l.report.Query(ctx, `SELECT id FROM cases WHERE target_id LIKE $1 || '%' AND decided_at IS NOT NULL`, prefix)
+	})
+}
+
 // voteToDecision is, for each decided case, the time from the last vote
 // accepted before its decision was seen to that sighting. Cases without
 // such a vote are left out.
 func voteToDecision(votes map[string][]time.Time, decided map[string]time.Time) *Hist {
-	h := NewHist()
-	for id, at := range decided {
-		var last time.Time
-		for _, v := range votes[id] {
-			if !v.After(at) && v.After(last) {
-				last = v
-			}
-		}
-		if !last.IsZero() {
-			h.Record(at.Sub(last))
-		}
-	}
-	return h
+	return voteToVisible(votes, decided, decided)
 }
 
 // probeLogger keeps the probe worker's warnings and errors, in the tool's
