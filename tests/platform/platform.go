@@ -203,12 +203,25 @@ func (p *Platform) Start(ctx context.Context) error {
 			return fmt.Errorf("migrate %s: %w\n%s", a, err, out)
 		}
 	}
-	for _, a := range Apps {
+	for i, a := range Apps {
 		if err := p.StartApp(a); err != nil {
 			return err
 		}
 		if err := p.StartSidecar(a); err != nil {
 			return err
+		}
+		if i == 0 {
+			// The first sidecar creates the state store's tables in an empty
+			// database: sidecars that start at once race to create them
+			// (PostgreSQL's CREATE ... IF NOT EXISTS is not safe against a
+			// concurrent create) and the loser exits. In a cluster the
+			// loser's pod restarts; here the others start once it is up.
+			wait, cancel := context.WithTimeout(ctx, 90*time.Second)
+			err := waitHTTP(wait, p.SidecarURL(a)+"/v1.0/healthz")
+			cancel()
+			if err != nil {
+				return fmt.Errorf("%s sidecar not ready (logs in %s): %w", a, p.logs, err)
+			}
 		}
 	}
 	for _, r := range p.opts.Replicas {
