@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -35,7 +36,14 @@ func main() {
 
 func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.Pool) error {
 	sidecar := daprx.New(cfg.DaprGRPC, cfg.DaprAPIToken)
-	engine := &roundwf.Engine{}
+	// ROUND_SHAPE: the steps new rounds take (workflow/round.go). A release
+	// that brings a new shape runs one release at the old one first, so that
+	// both releases' replicas can replay every round during the roll-out.
+	shape := config.Int("ROUND_SHAPE", roundwf.CurrentShape)
+	if shape < 0 || shape > roundwf.CurrentShape {
+		return fmt.Errorf("ROUND_SHAPE=%d: this release runs shapes 0 to %d", shape, roundwf.CurrentShape)
+	}
+	engine := &roundwf.Engine{Shape: shape}
 	pubsub := daprpubsub.Publisher{Sidecar: sidecar, PubSub: cfg.PubSub}
 	// A row claimed by a replica that dies waits out its lease: keep it
 	// short, just above the effects' own timeout.

@@ -16,6 +16,11 @@ import (
 // API. Until Connect is called it refuses work (and the app is not ready).
 type Engine struct {
 	client atomic.Pointer[workflow.Client]
+	// Shape is the shape new rounds start with (see the shapes in round.go;
+	// main sets CurrentShape unless ROUND_SHAPE says otherwise). A release that adds a shape first ships it
+	// with the old shape here, so that replicas of both releases can replay
+	// every round, and switches once no replica of the old release is left.
+	Shape int
 }
 
 var _ app.Rounds = (*Engine)(nil)
@@ -47,7 +52,7 @@ func (e *Engine) Start(ctx context.Context, in app.RoundInput) error {
 	if err != nil {
 		return err
 	}
-	in.Shape = CurrentShape // a new round takes the newest steps
+	in.Shape = e.Shape
 	_, err = c.ScheduleWorkflow(ctx, RoundName, workflow.WithInstanceID(RoundInstanceID(in.CaseID, in.Round)), workflow.WithInput(in))
 	return err
 }
