@@ -234,12 +234,16 @@ func lockAndRecheck(ctx context.Context, tx pgx.Tx, f filter, jurors []string) (
 
 // eligibleSQL selects jurors (j) with profiles (p) who may take one more
 // task: active, matching the pool rule, not excluded, within the fatigue
-// limits. Its parameters are filter.args; $7 is the caller's.
+// limits. Its parameters are filter.args; $7 is the caller's. The cooldown
+// runs to the statement's time, not the transaction's (now()): a draw that
+// waited for juror locks sees tasks closed after it began, whose
+// last_closed_at is later than its now(), and with a cooldown of 0 it would
+// take those jurors for cooling down and refuse the draw as pool_too_small.
 const eligibleSQL = `j.state = 'active'
 	AND p.tags @> $1::text[]
 	AND p.last_active_at >= now() - make_interval(secs => $2::double precision)
 	AND NOT (j.user_id = ANY($3::text[]))
-	AND (j.last_closed_at IS NULL OR j.last_closed_at <= now() - make_interval(secs => $4::double precision))
+	AND (j.last_closed_at IS NULL OR j.last_closed_at <= statement_timestamp() - make_interval(secs => $4::double precision))
 	AND (SELECT count(*) FROM tasks t WHERE t.juror_id = j.user_id AND t.status = 'open') < $5
 	AND (SELECT count(*) FROM tasks t WHERE t.juror_id = j.user_id
 	       AND t.created_at > now() - interval '24 hours') < $6`
