@@ -46,8 +46,10 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	engine := &roundwf.Engine{Shape: shape}
 	pubsub := daprpubsub.Publisher{Sidecar: sidecar, PubSub: cfg.PubSub}
 	// A row claimed by a replica that dies waits out its lease: keep it
-	// short, just above the effects' own timeout.
-	relay := &outbox.Relay{DB: db, Log: log, Service: "report", Lease: 15 * time.Second}
+	// short, just above the effects' own timeout. 32 workers: the effects are
+	// sidecar calls, and a vote handed to a slow engine must not keep the
+	// decisions' publications waiting for a worker (make load, rounds phase).
+	relay := &outbox.Relay{DB: db, Log: log, Service: "report", Lease: 15 * time.Second, Workers: config.Int("OUTBOX_WORKERS", 32)}
 	repo := postgres.New(db)
 	svc := &app.Service{
 		Repo:      repo,
