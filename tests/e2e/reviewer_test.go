@@ -354,6 +354,63 @@ func TestCooldownRunsFromTheCloseOfTheLastTask(t *testing.T) {
 	})
 }
 
+// A juror whose task closes while a draw waits for the jurors' row locks is
+// not cooling down (the suite's cooldown is 0): the draw seats them. The
+// draw's re-check once compared last_closed_at with its transaction's start
+// and refused as pool_too_small (found by make load's rounds phase).
+func TestAJurorWhoseTaskClosesDuringADrawIsSeated(t *testing.T) {
+	ctx := ctxT(t)
+	tag := unique("lockwait")
+	users := newJurors(t, ctx, 3, tag)
+	usePoolTagged(t, ctx, tag)
+	db, err := pgx.Connect(ctx, plat.DatabaseURL("reviewer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	holder, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(context.Background())
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM jurors WHERE user_id = $1 FOR UPDATE`, users[0]); err != nil {
+		t.Fatal(err)
+	}
+	type drawn struct {
+		resp   platform.Response
+		jurors []string
+		err    error
+	}
+	done := make(chan drawn, 1)
+	go func() {
+		resp, jurors, err := drawJury(ctx, drawAsk{CaseID: unique("lockwait-case"), Size: 3})
+		done <- drawn{resp, jurors, err}
+	}()
+	watch, err := pgx.Connect(ctx, plat.DatabaseURL("reviewer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(context.Background())
+	eventually(t, "the draw waiting for the juror's lock", 20*time.Second, func() (bool, string) {
+		var n int
+		err := watch.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE%'`).Scan(&n)
+		return err == nil && n > 0, fmt.Sprint(n, " waiting, ", err)
+	})
+	// The juror's last task closes now, after the draw began.
+	if _, err := holder.Exec(ctx, `UPDATE jurors SET last_closed_at = clock_timestamp() WHERE user_id = $1`, users[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := <-done
+	must(t, d.resp, d.err, 200)
+	if slices.Sort(d.jurors); !slices.Equal(d.jurors, slices.Sorted(slices.Values(users))) {
+		t.Fatalf("drew %v (%s), want all three of %v", d.jurors, d.resp, users)
+	}
+}
+
 // sseClient reads one juror's task stream.
 type sseClient struct {
 	mu     sync.Mutex

@@ -203,33 +203,28 @@ func (p *Platform) Start(ctx context.Context) error {
 			return fmt.Errorf("migrate %s: %w\n%s", a, err, out)
 		}
 	}
-	for i, a := range Apps {
+	// One sidecar at a time, each once the one before is up: sidecars that
+	// start at once race to create their shared stores' tables (the state
+	// store's in PostgreSQL, the name resolution's in SQLite), and the loser
+	// exits or, worse, runs on without the component (a sidecar whose name
+	// resolution failed to initialise is never found by the others). In a
+	// cluster the loser's pod restarts; here nothing would restart it.
+	names := append([]string{}, Apps...)
+	for _, r := range p.opts.Replicas {
+		names = append(names, r.Name)
+	}
+	for _, a := range names {
 		if err := p.StartApp(a); err != nil {
 			return err
 		}
 		if err := p.StartSidecar(a); err != nil {
 			return err
 		}
-		if i == 0 {
-			// The first sidecar creates the state store's tables in an empty
-			// database: sidecars that start at once race to create them
-			// (PostgreSQL's CREATE ... IF NOT EXISTS is not safe against a
-			// concurrent create) and the loser exits. In a cluster the
-			// loser's pod restarts; here the others start once it is up.
-			wait, cancel := context.WithTimeout(ctx, 90*time.Second)
-			err := waitHTTP(wait, p.SidecarURL(a)+"/v1.0/healthz")
-			cancel()
-			if err != nil {
-				return fmt.Errorf("%s sidecar not ready (logs in %s): %w", a, p.logs, err)
-			}
-		}
-	}
-	for _, r := range p.opts.Replicas {
-		if err := p.StartApp(r.Name); err != nil {
-			return err
-		}
-		if err := p.StartSidecar(r.Name); err != nil {
-			return err
+		wait, cancel := context.WithTimeout(ctx, 90*time.Second)
+		err := waitHTTP(wait, p.SidecarURL(a)+"/v1.0/healthz")
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%s sidecar not ready (logs in %s): %w", a, p.logs, err)
 		}
 	}
 	if err := p.StartConsole(); err != nil {
