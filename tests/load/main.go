@@ -14,7 +14,7 @@
 // Run it through scripts/load.sh (make load), which starts PostgreSQL, Redis,
 // placement and scheduler on the load profile. Settings (environment):
 //
-//	LOAD_PHASES       comma-separated subset of redeem,jury,rounds,intake,topic,open (default all, in that order)
+//	LOAD_PHASES       comma-separated subset of redeem,jury,rounds,open,intake,topic (default all, in that order)
 //	LOAD_SCALE        multiplies every count (default 1)
 //	LOAD_USERS        eligible users seeded for the jury draw (default 200000)
 //	LOAD_DRAIN_MAX    longest wait for the intake's round backlog to drain (default 3m)
@@ -38,8 +38,10 @@ import (
 )
 
 // allPhases in their default order: rounds before intake, which leaves
-// rounds open (rounds stops the report app for its bare probe).
-var allPhases = []string{"redeem", "jury", "rounds", "intake", "topic", "open"}
+// rounds open (rounds stops the report app for its bare probe); open before
+// intake too, whose backlog of cases without a round would start first and
+// keep the open phase from opening any.
+var allPhases = []string{"redeem", "jury", "rounds", "open", "intake", "topic"}
 
 type options struct {
 	phases   []string
