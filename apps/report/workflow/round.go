@@ -212,11 +212,8 @@ func call[T any](rw *round, name string, input any, out *T) error {
 }
 
 func (rw *round) run() error {
-	if rw.in.Shape >= ShapeBegin {
-		return rw.runBegin()
-	}
-	var st app.RoundState
-	if err := call(rw, LoadRoundName, rw.in.CaseID, &st); err != nil {
+	st, refused, err := rw.begin()
+	if err != nil {
 		return err
 	}
 	if domain.Closed(st.Status) {
@@ -224,10 +221,10 @@ func (rw *round) run() error {
 	}
 	rw.r = domain.RestoreRound(rw.in.Policy, rw.in.Deadline, st.Seats)
 	if rw.in.Policy.IsAdaptive() {
-		return rw.runAdaptive(false) // workflow/adaptive.go
+		return rw.runAdaptive(refused) // workflow/adaptive.go
 	}
 	if len(rw.r.Drawn()) == 0 {
-		drawn, err := rw.drawJury(false)
+		drawn, err := rw.drawJury(refused)
 		if err != nil || !drawn {
 			return err
 		}
@@ -235,27 +232,18 @@ func (rw *round) run() error {
 	return rw.collectVotes()
 }
 
-// runBegin is run for rounds of ShapeBegin: one activity reads the case and
-// draws its jury; only a refused draw falls back on drawJury's loop.
-func (rw *round) runBegin() error {
-	var b app.Begin
-	if err := call(rw, BeginRoundName, rw.in.CaseID, &b); err != nil {
-		return err
+// begin reads the round's recorded state the way its shape does: one
+// BeginRound that also draws the jury (ShapeBegin; refused says the pool
+// turned that draw down), or LoadRound alone, the draw following
+// (ShapeLoadThenDraw).
+func (rw *round) begin() (st app.RoundState, refused bool, err error) {
+	if rw.in.Shape >= ShapeBegin {
+		var b app.Begin
+		err := call(rw, BeginRoundName, rw.in.CaseID, &b)
+		return b.State, b.PoolTooSmall, err
 	}
-	if domain.Closed(b.State.Status) {
-		return nil // closed already: closing again returns the decision
-	}
-	rw.r = domain.RestoreRound(rw.in.Policy, rw.in.Deadline, b.State.Seats)
-	if rw.in.Policy.IsAdaptive() {
-		return rw.runAdaptive(b.PoolTooSmall)
-	}
-	if b.PoolTooSmall {
-		drawn, err := rw.drawJury(true)
-		if err != nil || !drawn {
-			return err
-		}
-	}
-	return rw.collectVotes()
+	err = call(rw, LoadRoundName, rw.in.CaseID, &st)
+	return st, false, err
 }
 
 // drawJury asks for a whole jury until one is drawn (true) or the round's
