@@ -209,11 +209,7 @@ func (p *Platform) Start(ctx context.Context) error {
 	// exits or, worse, runs on without the component (a sidecar whose name
 	// resolution failed to initialise is never found by the others). In a
 	// cluster the loser's pod restarts; here nothing would restart it.
-	names := append([]string{}, Apps...)
-	for _, r := range p.opts.Replicas {
-		names = append(names, r.Name)
-	}
-	for _, a := range names {
+	for _, a := range p.names() {
 		if err := p.StartApp(a); err != nil {
 			return err
 		}
@@ -387,11 +383,7 @@ func (p *Platform) Stop() {
 func (p *Platform) WaitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	names := append([]string{}, Apps...)
-	for _, r := range p.opts.Replicas {
-		names = append(names, r.Name)
-	}
-	for _, a := range names {
+	for _, a := range p.names() {
 		for _, u := range []string{p.AppURL(a) + "/healthz", p.SidecarURL(a) + "/v1.0/healthz"} {
 			if err := waitHTTP(ctx, u); err != nil {
 				return fmt.Errorf("%s not ready (logs in %s): %w", a, p.logs, err)
@@ -407,6 +399,15 @@ func (p *Platform) WaitReady(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// names are the apps and replicas the platform runs, in start order.
+func (p *Platform) names() []string {
+	names := append([]string{}, Apps...)
+	for _, r := range p.opts.Replicas {
+		names = append(names, r.Name)
+	}
+	return names
 }
 
 func waitHTTP(ctx context.Context, url string) error {
