@@ -5,14 +5,15 @@
 # and the bare ceiling is measured on the same server. The apps and sidecars
 # serve pprof on 127.0.0.1 (GOVERN_PPROF_BASE); profiles go to
 # .local/load/profiles. Settings: LOAD_PHASES, LOAD_SCALE, LOAD_USERS, LOAD_DRAIN_MAX, LOAD_OPEN_MAX,
-# LOAD_OUT (tests/load/main.go), LOAD_PROFILE (load, the default, or load-b:
-# other ports, for a second run on the same machine). Not part of make test.
+# LOAD_OUT (tests/load/main.go), LOAD_PROFILE (load, the default, or load-b / load-c:
+# other ports, for more runs on the same machine). Not part of make test.
 source "$(dirname "$0")/lib.sh"
 profile "${LOAD_PROFILE:-load}"
 case $PROFILE in
   load) PPROF_BASE=24700 ;;
   load-b) PPROF_BASE=25700 ;;
-  *) die "LOAD_PROFILE must be load or load-b" ;;
+  load-c) PPROF_BASE=22700 ;;
+  *) die "LOAD_PROFILE must be load, load-b or load-c" ;;
 esac
 
 ensure_packages
