@@ -281,6 +281,8 @@ start_postgres() {
   if [ "$(id -u)" = 0 ]; then grant_traverse "$STATE"; fi
   local opts="-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories='' -c max_connections=300"
   if [ "$PROFILE" = test ]; then opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
+  # GOVERN_PG_OPTS: more server settings (make load loads pg_stat_statements).
+  opts+=" ${GOVERN_PG_OPTS:-}"
   touch "$STATE/logs/postgres.log"
   if [ "$(id -u)" = 0 ]; then
     chown postgres: "$STATE/logs/postgres.log"

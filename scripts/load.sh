@@ -22,6 +22,9 @@ build_apps
 trap 'step "Stopping load infrastructure"; infra_down' EXIT
 infra_down
 rm -rf "$STATE"
+# pg_stat_statements: the load tool writes each phase's top statements next
+# to the phase's profiles.
+export GOVERN_PG_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
 infra_up
 # No trace store on this profile: the sidecars sample no spans, so the
 # figures do not include an exporter retrying against nothing.

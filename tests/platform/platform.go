@@ -51,6 +51,10 @@ type Options struct {
 	Replicas []Replica
 	// Logs is the folder for process logs (default: the profile's logs/).
 	Logs string
+	// AppEnv is added to every app's environment after the harness's own
+	// settings, which it overrides (the load tool puts back the production
+	// intervals of the background loops the tests shorten).
+	AppEnv []string
 }
 
 // Replica is one more instance of an app: its own app process and sidecar,
@@ -288,6 +292,7 @@ func (p *Platform) StartApp(app string) error {
 	if port, ok := p.pprofPort(app, 0); ok {
 		cmd.Env = append(cmd.Env, "PPROF_ADDR=127.0.0.1:"+strconv.Itoa(port))
 	}
+	cmd.Env = append(cmd.Env, p.opts.AppEnv...)
 	return p.launch(app, cmd)
 }
 
