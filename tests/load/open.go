@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,6 +105,7 @@ func (l *load) open(ctx context.Context) error {
 	if err := l.seedJurorPool(ctx, prefix+"j-", poolSize); err != nil {
 		return err
 	}
+	liveBefore, liveOK := l.liveHeap(ctx, "report-dapr")
 	before, err := l.reportRSS()
 	if err != nil {
 		return fmt.Errorf("RSS before: %w", err)
@@ -217,6 +221,11 @@ func (l *load) open(ctx context.Context) error {
 			whole/1024, half/1024, target, mib(extWhole), mib(extHalf)),
 		fmt.Sprintf("target < 1 GiB together at %d open rounds (%s it by the second half's slope)", target, verdict), 0)
 	l.note("open: %d reports filed in %s, %d cases still waiting for their jury when the memory was read", filed.Load(), filing.Round(time.Second), pending)
+	if liveAfter, ok := l.liveHeap(ctx, "report-dapr"); ok && liveOK && open > 0 {
+		per := float64(liveAfter-liveBefore) / float64(open)
+		l.note("open: the sidecar's live heap (after a forced GC, pprof heap?gc=1) went from %s to %s: %.1f KiB per open round, %s at %d (the engine keeps every unfinished workflow's state in memory; the rest of the RSS is the GC's headroom and the binary's pages)",
+			mib(float64(liveBefore)), mib(float64(liveAfter)), per/1024, mib(float64(liveBefore)+per*float64(target)), target)
+	}
 	return l.voteSample(ctx, prefix, sample)
 }
 
@@ -277,4 +286,33 @@ func (l *load) voteSample(ctx context.Context, prefix string, sample int) error 
 		return fmt.Errorf("open: only %d open rounds with drawn jurors to sample, want %d", len(ids), sample)
 	}
 	return nil
+}
+
+// liveHeap is name's live Go heap: HeapAlloc right after the forced
+// collection that pprof's heap?gc=1 runs (false without pprof listeners).
+func (l *load) liveHeap(ctx context.Context, name string) (int64, bool) {
+	base, ok := l.plat.PprofURL(name)
+	if !ok {
+		return 0, false
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/heap?gc=1&debug=1", nil)
+	if err != nil {
+		return 0, false
+	}
+	resp, err := l.hc.Do(req)
+	if err != nil {
+		logf("live heap of %s: %v", name, err)
+		return 0, false
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, found := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); found {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n, err == nil
+		}
+	}
+	logf("live heap of %s: no HeapAlloc in its heap profile", name)
+	return 0, false
 }
