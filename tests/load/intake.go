@@ -66,8 +66,7 @@ func (l *load) intake(ctx context.Context) error {
 	// A pool of eligible jurors, so that a started round draws its jury and
 	// then waits quietly for votes (the run's rounds last hours), instead of
 	// asking an empty pool again and again for the rest of the run.
-	const poolSize = 2000
-	if err := l.seedJurorPool(ctx, l.run+"-ip-", poolSize); err != nil {
+	if err := l.seedJurorPool(ctx, l.run+"-ip-", jurorPool); err != nil {
 		return err
 	}
 	closedReqs := l.prepareReports("c", l.o.n(8000))
@@ -138,7 +137,7 @@ func (l *load) intake(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.note("intake rounds: %d of the %d cases have their jury drawn (a pool of %d eligible jurors was seeded)", drawn, accepted, poolSize)
+	l.note("intake rounds: %d of the %d cases have their jury drawn (a pool of %d eligible jurors was seeded)", drawn, accepted, jurorPool)
 	if stored != accepted {
 		return fmt.Errorf("%d reports answered 202 but %d stored", accepted, stored)
 	}

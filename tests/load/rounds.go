@@ -37,7 +37,7 @@ func (l *load) rounds(ctx context.Context) error {
 		return fmt.Errorf("bare workflow probe: %w", err)
 	}
 
-	b, err := l.newVoters(ctx, 12)
+	b, err := l.newVoters(ctx, 48)
 	if err != nil {
 		return err
 	}

@@ -161,13 +161,8 @@ func (l *load) topic(ctx context.Context) error {
 	// As in the intake phase, a pool of eligible jurors, so that the rounds
 	// the reports open draw and then wait quietly instead of asking an
 	// empty pool again and again while the phase runs.
-	const poolSize = 2000
-	if _, err := l.reviewer.Exec(ctx, `INSERT INTO profiles (user_id, tags, last_active_at)
-		SELECT $1 || g, ARRAY['verified'], now() FROM generate_series(1, $2) AS g`, prefix+"jp-", poolSize); err != nil {
-		return fmt.Errorf("seed profiles: %w", err)
-	}
-	if _, err := l.reviewer.Exec(ctx, `INSERT INTO jurors (user_id) SELECT $1 || g FROM generate_series(1, $2) AS g ORDER BY g`, prefix+"jp-", poolSize); err != nil {
-		return fmt.Errorf("seed jurors: %w", err)
+	if err := l.seedJurorPool(ctx, prefix+"jp-", jurorPool); err != nil {
+		return err
 	}
 
 	// One warm-up report (its own reporter prefix) shows the subscription
