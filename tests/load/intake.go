@@ -123,6 +123,21 @@ func (l *load) intake(ctx context.Context) error {
 		return left == 0, fmt.Sprintf("%d cases without a round", left), err
 	})
 	if err != nil {
+		// Not drained within LOAD_DRAIN_MAX: the pace it drained at, and
+		// when the backlog would be gone at that pace.
+		left, cerr := count(leftQ, "%")
+		if cerr != nil {
+			return cerr
+		}
+		waited := time.Since(burstEnd)
+		rate := float64(leftAtEnd-left) / waited.Seconds()
+		eta := "never at that pace"
+		if rate > 0 {
+			eta = fmt.Sprintf("in about %s more", (time.Duration(float64(left)/rate) * time.Second).Round(time.Second))
+		}
+		l.add(fmt.Sprintf("round backlog drain after the burst (%d cases waiting at its end)", leftAtEnd),
+			fmt.Sprintf("not drained within %s: %d left, %.0f rounds/s scheduled since the burst ended; gone %s", waited.Round(time.Second), left, rate, eta),
+			"", 0)
 		l.note("intake drain: %v; %d cases were waiting for their round when the burst ended", err, leftAtEnd)
 	} else {
 		drained := time.Since(burstEnd)
