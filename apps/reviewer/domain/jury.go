@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -142,6 +143,24 @@ func RandomKeys(rng *rand.Rand, n int, maxKey int64) []int64 {
 		out[i] = 1 + rng.Int64N(maxKey)
 	}
 	return out
+}
+
+// EstimatePool estimates how many jurors are eligible from keys drawn
+// uniformly with replacement from [1, maxKey] (RandomKeys) and the eligible
+// ones among them: the share of eligible draws times maxKey. It is
+// unbiased; its standard error is maxKey * sqrt(p(1-p)/len(keys)) for an
+// eligible share p (at 4,096 keys, under 0.8 % of maxKey).
+func EstimatePool(keys []int64, eligible map[int64]string, maxKey int64) int {
+	if len(keys) == 0 {
+		return 0
+	}
+	hits := 0
+	for _, k := range keys {
+		if _, ok := eligible[k]; ok {
+			hits++
+		}
+	}
+	return int(math.Round(float64(hits) * float64(maxKey) / float64(len(keys))))
 }
 
 // AcceptInOrder continues a sample: it walks keys in draw order and appends to
