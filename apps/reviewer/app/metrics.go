@@ -16,7 +16,7 @@ var (
 		Name: "govern_draws_refused_total", Help: "Jury draws refused, by reason (pool_too_small).",
 	}, []string{"reason"})
 	poolSize = promauto.NewGauge(prometheus.GaugeOpts{
-		Name: "govern_pool_size", Help: "Jurors a draw could seat now (pool rule and fatigue limits).",
+		Name: "govern_pool_size", Help: "Jurors a draw could seat now (pool rule and fatigue limits); estimated from random keys in pools over 20,000 keys.",
 	})
 )
 
