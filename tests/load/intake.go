@@ -112,13 +112,14 @@ func (l *load) intake(ctx context.Context) error {
 
 	// The drain: every case the intake opened gets its round scheduled, the
 	// burst's last. Rounds started before the burst ended were scheduled
-	// while it ran.
+	// while it ran. Counted every 5 s: the count reads every case of the
+	// run (0.27 s at 80,000), work the platform would otherwise not do.
 	const leftQ = `SELECT count(*) FROM cases WHERE target_id LIKE $1 AND round_started_at IS NULL`
 	leftAtEnd, err := count(leftQ, "%")
 	if err != nil {
 		return err
 	}
-	err = waitFor(ctx, l.o.drainMax, time.Second, "rounds of the intake's cases scheduled", func() (bool, string, error) {
+	err = waitFor(ctx, l.o.drainMax, 5*time.Second, "rounds of the intake's cases scheduled", func() (bool, string, error) {
 		left, err := count(leftQ, "%")
 		return left == 0, fmt.Sprintf("%d cases without a round", left), err
 	})
