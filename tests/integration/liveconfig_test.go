@@ -214,6 +214,28 @@ func (p *probe) write(key, value string, version int64) {
 	}
 }
 
+// writeUntilPosted writes the setting again every second until the sidecar
+// has sent it: right after a subscription the store may not listen yet (it
+// confirms the subscription first and runs its LISTEN in a goroutine), and a
+// notification sent before that reaches nobody. Writing the same row again
+// notifies again.
+func (p *probe) writeUntilPosted(key, value string, version int64) {
+	p.t.Helper()
+	want := strconv.FormatInt(version, 10)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		p.write(key, value, version)
+		for again := time.Now().Add(time.Second); time.Now().Before(again); time.Sleep(10 * time.Millisecond) {
+			if p.wasPosted(want) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("version %s of %s never sent by the sidecar", want, key)
+		}
+	}
+}
+
 func (p *probe) startSidecar() {
 	p.t.Helper()
 	logs := filepath.Join(env(p.t, "GOVERN_STATE"), "logs")
@@ -292,7 +314,7 @@ func TestWatcherKeepsSettingsLiveThroughARealSidecar(t *testing.T) {
 		return p.limits.Current() == liveconfig.Versioned[probeLimits]{Value: probeLimits{1}, Version: 1}
 	})
 
-	p.write("limits", `{"max":2}`, 2)
+	p.writeUntilPosted("limits", `{"max":2}`, 2)
 	waitFor(t, "version 2 sent by the sidecar and applied", func() bool { return p.wasPosted("2") && p.limits.Get().Max == 2 })
 
 	// An older version and an invalid value are sent too, and change nothing.
@@ -313,6 +335,6 @@ func TestWatcherKeepsSettingsLiveThroughARealSidecar(t *testing.T) {
 	reloads := p.reloads.Load()
 	p.startSidecar()
 	waitFor(t, "version 6 reloaded after the restart", func() bool { return p.reloads.Load() > reloads && p.limits.Get().Max == 6 })
-	p.write("limits", `{"max":7}`, 7)
+	p.writeUntilPosted("limits", `{"max":7}`, 7)
 	waitFor(t, "version 7 sent by the restarted sidecar", func() bool { return p.wasPosted("7") && p.limits.Get().Max == 7 })
 }

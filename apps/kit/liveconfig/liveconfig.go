@@ -36,6 +36,12 @@ type Watcher struct {
 	// MaxBackoff caps the wait between subscription attempts (default 5s);
 	// the first retry waits 100ms.
 	MaxBackoff time.Duration
+	// Settle is how long after a subscription is confirmed the watcher
+	// reloads once more (default 2s). The store confirms before it listens:
+	// configuration.postgresql returns the subscription's id and runs its
+	// LISTEN in a goroutine afterwards, so a change committed between the
+	// first reload and the LISTEN would reach no replica until the next one.
+	Settle time.Duration
 }
 
 // Register mounts the route the sidecar posts changes to. It always answers
@@ -88,6 +94,10 @@ func (w *Watcher) Run(ctx context.Context) {
 	if maxWait == 0 {
 		maxWait = 5 * time.Second
 	}
+	settle := w.Settle
+	if settle == 0 {
+		settle = 2 * time.Second
+	}
 	const minWait = 100 * time.Millisecond
 	wait := minWait
 	for {
@@ -99,6 +109,17 @@ func (w *Watcher) Run(ctx context.Context) {
 				}
 				held = true
 				w.Log.Info("subscribed to configuration", "store", w.Store)
+				// ctx ends with the subscription.
+				go func() {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(settle):
+					}
+					if err := w.Reload(ctx); err != nil && ctx.Err() == nil {
+						w.Log.Warn("reload settings after subscribing", "store", w.Store, "err", err)
+					}
+				}()
 				return nil
 			},
 			func(items map[string]daprx.ConfigItem) {
