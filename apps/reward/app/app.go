@@ -41,7 +41,7 @@ func New(r Repositories) Application {
 		ListCatalog:     ListCatalog{catalog: r.Catalog},
 		GetItem:         GetItem{catalog: r.Catalog},
 		SetStock:        SetStock{catalog: r.Catalog},
-		Redeem:          Redeem{redemptions: r.Redemptions, newID: newRedemptionID},
+		Redeem:          Redeem{redemptions: r.Redemptions, newID: newRedemptionID, groups: newRedeemGroups()},
 		ListRedemptions: ListRedemptions{redemptions: r.Redemptions},
 	}
 }

@@ -121,6 +121,13 @@ func (t redemptionTx) LockItem(ctx context.Context, sku string) (domain.Item, er
 	return it, err
 }
 
+func (t redemptionTx) LockInOrder(ctx context.Context, users, skus []string) error {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1 FROM accounts WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE`, users)
+	b.Queue(`SELECT 1 FROM catalog_items WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`, skus)
+	return t.tx.SendBatch(ctx, b).Close()
+}
+
 func (t redemptionTx) Refuse(ctx context.Context, userID, key string, r *domain.Refusal) error {
 	_, err := t.tx.Exec(ctx, `
 		UPDATE redemption_requests SET refusal_code = $3, refusal_message = $4

@@ -49,6 +49,8 @@ func (m *memoryMall) LockAccount(_ context.Context, userID string) (int64, error
 	return m.balance[userID], nil
 }
 
+func (m *memoryMall) LockInOrder(context.Context, []string, []string) error { return nil }
+
 func (m *memoryMall) LockItem(_ context.Context, sku string) (domain.Item, error) {
 	if sku != m.item.SKU {
 		return domain.Item{}, domain.ErrUnknownSKU
