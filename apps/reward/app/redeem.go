@@ -140,7 +140,7 @@ func (h Redeem) within(ctx context.Context, tx RedemptionTx, key string, req dom
 // waits for a group to fill: a lone redemption runs at once, a group forms
 // only while a transaction is under way.
 const (
-	redeemGroupWorkers = 4
+	redeemGroupWorkers = 2
 	redeemGroupMax     = 64
 	// redeemGroupTimeout bounds a group's transaction.
 	redeemGroupTimeout = 10 * time.Second
