@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/govern/tests/platform"
@@ -56,5 +57,67 @@ func TestRedemptionsRacingForTheLastUnitsSellExactlyThemAndReplay(t *testing.T) 
 	}
 	if s := stockOf(t, ctx, sku); s != 100 {
 		t.Fatalf("stock %d after replays, want 100", s)
+	}
+}
+
+// Redemptions that arrive together share a transaction, and a bad one among
+// them (a key reused with another body, an item that does not exist) fails
+// that transaction: every redemption of the group is then tried again on
+// its own. Thirty at once, ten of them bad: each gets its own answer, the
+// good ones are sold exactly once, and the unknown item's keys leave
+// nothing behind.
+func TestBadRedemptionsAmongConcurrentOnesAnswerOnlyForThemselves(t *testing.T) {
+	ctx := ctxT(t)
+	db := rewardDB(t)
+	users := make([]string, 30)
+	keys := make([]string, len(users))
+	for i := range users {
+		users[i] = unique(fmt.Sprintf("grouped%02d", i))
+		keys[i] = unique("key")
+	}
+	earnPoints(t, ctx, db, users...) // 15 points each
+	sku := addItem(t, ctx, 3, 1000)
+	missing := unique("no-such-sku")
+	for i := range 5 { // keys that will be reused with another quantity
+		resp, err := redeem(ctx, users[i], keys[i], sku, 1)
+		must(t, resp, err, 201)
+	}
+	resps := concurrently(t, len(users), func(i int) (platform.Response, error) {
+		switch {
+		case i < 5:
+			return redeem(ctx, users[i], keys[i], sku, 2)
+		case i < 10:
+			return redeem(ctx, users[i], keys[i], missing, 1)
+		default:
+			return redeem(ctx, users[i], keys[i], sku, 1)
+		}
+	})
+	if got := countStatuses(resps); got["201"] != 20 || got["409 idempotency_key_reused"] != 5 || got["404 unknown_sku"] != 5 {
+		t.Fatalf("answers %v, want 20 × 201, 5 × 409 idempotency_key_reused, 5 × 404 unknown_sku", got)
+	}
+	for i, r := range resps {
+		want := map[bool]string{true: "409", false: "201"}[i < 5]
+		if i >= 5 && i < 10 {
+			want = "404"
+		}
+		if strconv.Itoa(r.Status) != want {
+			t.Fatalf("%s: %s, want %s", users[i], r, want)
+		}
+	}
+	if s := stockOf(t, ctx, sku); s != 1000-5-20 {
+		t.Fatalf("stock %d, want %d", s, 1000-5-20)
+	}
+	var left int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM redemption_requests WHERE sku = $1`, missing).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("the unknown item's keys left %d rows behind (%v)", left, err)
+	}
+	for i, u := range users {
+		want := int64(12)
+		if i >= 5 && i < 10 {
+			want = 15
+		}
+		if b := statementOf(t, ctx, u).Balance; b != want {
+			t.Fatalf("%s: balance %d, want %d", u, b, want)
+		}
 	}
 }
