@@ -15,7 +15,8 @@ import (
 // into the reviewer database, beside a bare indexed SELECT ... LIMIT 5 on
 // the same jurors table; the seeded users are removed afterwards so that
 // later phases draw from their own pool (and vacuumed, so that their dead
-// rows do not slow those draws).
+// rows do not slow those draws). From agedFrom users on, it measures again
+// on the pool aged by ageJuryPool.
 func (l *load) jury(ctx context.Context) error {
 	users := l.o.users
 	prefix := l.run + "-jp-"
@@ -38,12 +39,34 @@ func (l *load) jury(ctx context.Context) error {
 	if err := l.reviewer.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM jurors`).Scan(&top); err != nil {
 		return err
 	}
+	if err := l.juryDraws(ctx, prefix, "", users, top, t0); err != nil {
+		return err
+	}
+	if users < agedFrom {
+		return nil
+	}
+	t1 := time.Now()
+	if err := l.ageJuryPool(ctx, prefix, users); err != nil {
+		return err
+	}
+	logf("jury: aged the pool in %s", time.Since(t1).Round(time.Millisecond))
+	return l.juryDraws(ctx, prefix+"aged-", " after modelled 100M activity events", users, top, t1)
+}
+
+// agedFrom is the pool size from which the jury phase also measures the
+// draw on an aged pool (ageJuryPool): the default make load stays within
+// its time budget.
+const agedFrom = 1_000_000
+
+// juryDraws measures the draw beside the bare select; case ids start with
+// casePrefix, label ends the table row's figure.
+func (l *load) juryDraws(ctx context.Context, casePrefix, label string, users int, top int64, t0 time.Time) error {
 	n := l.o.n(2000)
 	sidecar := l.plat.AsSidecar("reviewer")
 	sidecar.HTTP = l.hc
 	wait := l.profile(ctx, "jury", 10*time.Second, "reviewer", "reviewer-dapr")
 	ours := Run(ctx, "POST /internal/juries of 5, 1 conn", n, 1, 0, func(ctx context.Context, i int) error {
-		caseID := fmt.Sprintf("%scase-%d", prefix, i)
+		caseID := fmt.Sprintf("%scase-%d", casePrefix, i)
 		resp, err := sidecar.Do(ctx, http.MethodPost, "/internal/juries", map[string]any{
 			"draw_id": caseID + "/jury", "case_id": caseID, "size": 5, "exclude": []string{"reporter"}, "reason": "load",
 			"target":   map[string]any{"kind": "item", "id": "t-" + caseID, "owner_id": "owner"},
@@ -82,30 +105,96 @@ func (l *load) jury(ctx context.Context) error {
 	if q := ours.Lat.Quantile(.99); q > 0 {
 		ratio = float64(bare.Lat.Quantile(.99)) / float64(q)
 	}
-	l.add(fmt.Sprintf("jury draw of 5 at %d eligible users, p50/p99 (1 conn)", users),
+	l.add(fmt.Sprintf("jury draw of 5 at %d eligible users%s, p50/p99 (1 conn)", users, label),
 		fmt.Sprintf("p50 %s, p99 %s, %.0f draws/s, %d failed", ms(ours.Lat.Quantile(.5)), ms(ours.Lat.Quantile(.99)), ours.Rate(), ours.Failed),
 		fmt.Sprintf("p50 %s, p99 %s (indexed SELECT ... LIMIT 5, same table)", ms(bare.Lat.Quantile(.5)), ms(bare.Lat.Quantile(.99))), ratio)
-	l.note("jury draw: the ratio column is bare p99 / ours p99 (a latency, so smaller is slower); %d users seeded in %s", users, time.Since(t0).Round(time.Second))
+	l.note("jury draw%s: the ratio column is bare p99 / ours p99 (a latency, so smaller is slower); %d users prepared in %s", label, users, time.Since(t0).Round(time.Second))
 	if ours.Failed > 0 || bare.Failed > 0 {
 		return fmt.Errorf("jury draws: %d failed (%s), bare selects: %d failed (%s)", ours.Failed, ours.FirstErr, bare.Failed, bare.FirstErr)
 	}
 	return nil
 }
 
-// dropJuryPool removes the seeded users and what their draws made.
-func (l *load) dropJuryPool(prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for _, q := range []string{
-		`DELETE FROM tasks WHERE case_id LIKE $1 || '%' OR juror_id LIKE $1 || '%'`,
-		`DELETE FROM draws WHERE case_id LIKE $1 || '%'`,
-		`DELETE FROM juror_transitions WHERE user_id LIKE $1 || '%'`,
-		`DELETE FROM jurors WHERE user_id LIKE $1 || '%'`,
-		`DELETE FROM profiles WHERE user_id LIKE $1 || '%'`,
-	} {
-		if _, err := l.reviewer.Exec(ctx, q, prefix); err != nil {
-			logf("jury: drop the seeded pool: %v", err)
+// ageJuryPool leaves behind, at a bounded cost, what 100M activity events
+// would leave in the tables a draw reads (100 events per user at 1M users
+// cannot be replayed here): each activity event rewrites its user's profile
+// row (RecordActivity), and the tasks users took over time rewrite their
+// juror rows (assigned, voted, last_closed_at) and pile up as history. So:
+// three rounds of updates of every profile and one of every juror, with no
+// vacuum in between (three dead versions a profile, one a juror, and their
+// index entries: what lags behind autovacuum on a busy table), and two
+// closed, decided tasks a user (one draw of five for every 2.5 users),
+// created over the last 30 days, 2 to 30 days old so that none counts
+// towards the daily limit. The history is written with triggers off (no
+// task notifications for tasks nobody is waiting for, no per-row foreign
+// key checks: the rows are consistent by construction).
+func (l *load) ageJuryPool(ctx context.Context, prefix string, users int) error {
+	for i := range 3 {
+		if _, err := l.reviewer.Exec(ctx, `UPDATE profiles SET last_active_at = now() - (random() * 99) * interval '1 minute',
+			updated_at = now() WHERE user_id LIKE $1 || '%'`, prefix); err != nil {
+			return fmt.Errorf("age profiles (round %d): %w", i+1, err)
 		}
+	}
+	if _, err := l.reviewer.Exec(ctx, `UPDATE jurors SET assigned = assigned + 2, voted = voted + 2, agreed = agreed + 2,
+		last_closed_at = now() - interval '2 days', updated_at = now() WHERE user_id LIKE $1 || '%'`, prefix); err != nil {
+		return fmt.Errorf("age jurors: %w", err)
+	}
+	draws := 2 * users / 5
+	err := pgx.BeginFunc(ctx, l.reviewer, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO draws (draw_id, case_id, jurors, created_at)
+			SELECT $1 || 'hist-' || g || '/jury', $1 || 'hist-' || g,
+			       ARRAY(SELECT $1 || (1 + (g * 5 + k) % $3) FROM generate_series(0, 4) AS k),
+			       now() - interval '2 days' - (g % 40320) * interval '1 minute'
+			FROM generate_series(1, $2) AS g`, prefix, draws, users); err != nil {
+			return fmt.Errorf("draws history: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO tasks (case_id, juror_id, draw_id, target_kind, target_id, target_owner_id, reason,
+			deadline, status, close_reason, created_at, closed_at, voted_at, vote, decision, agreed, settled_at)
+			SELECT d.case_id, j, d.draw_id, 'item', 't-' || d.case_id, 'owner', 'load', d.created_at + interval '1 day',
+			       'closed', 'voted', d.created_at, d.created_at + interval '1 hour', d.created_at + interval '1 hour',
+			       'uphold', 'upheld', true, d.created_at + interval '2 hours'
+			FROM draws d CROSS JOIN LATERAL unnest(d.jurors) AS j WHERE d.case_id LIKE $1 || 'hist-%'`, prefix); err != nil {
+			return fmt.Errorf("tasks history: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = l.reviewer.Exec(ctx, `ANALYZE profiles; ANALYZE jurors; ANALYZE tasks; ANALYZE draws`)
+	return err
+}
+
+// dropJuryPool removes the seeded users and what their draws made. The
+// deletes run with triggers off (no per-row foreign key checks: millions of
+// rows of an aged pool's history): they remove every row that refers to a
+// seeded user, gold tasks first.
+func (l *load) dropJuryPool(prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, l.reviewer, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM gold_tasks WHERE juror_id LIKE $1 || '%'`,
+			`DELETE FROM tasks WHERE case_id LIKE $1 || '%' OR juror_id LIKE $1 || '%'`,
+			`DELETE FROM draws WHERE case_id LIKE $1 || '%'`,
+			`DELETE FROM juror_transitions WHERE user_id LIKE $1 || '%'`,
+			`DELETE FROM jurors WHERE user_id LIKE $1 || '%'`,
+			`DELETE FROM profiles WHERE user_id LIKE $1 || '%'`,
+		} {
+			if _, err := tx.Exec(ctx, q, prefix); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		logf("jury: drop the seeded pool: %v", err)
 	}
 	// Without this the next phase's draws walk the dead index entries of
 	// the removed users until autovacuum gets to them.
