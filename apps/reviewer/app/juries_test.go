@@ -232,16 +232,3 @@ func TestInvalidSettingsAreNeitherStoredNorApplied(t *testing.T) {
 		t.Fatalf("stored %v, in force %+v", repo.versions, s.Fatigue())
 	}
 }
-
-func TestThePoolGaugeCountsAtMostATenthOfTheTime(t *testing.T) {
-	for _, c := range []struct{ interval, took, want time.Duration }{
-		{time.Second, 5 * time.Millisecond, time.Second},        // small pools: every interval
-		{15 * time.Second, time.Second, 15 * time.Second},       // a tenth already
-		{time.Second, 2 * time.Second, 20 * time.Second},        // a million jurors on a 1 s interval
-		{15 * time.Second, 10 * time.Second, 100 * time.Second}, // slower than the interval
-	} {
-		if got := gaugePause(c.interval, c.took); got != c.want {
-			t.Errorf("gaugePause(%s, %s) = %s, want %s", c.interval, c.took, got, c.want)
-		}
-	}
-}

@@ -25,29 +25,13 @@ type PoolCounter interface {
 	PoolSize(ctx context.Context, sel Selection) (int, error)
 }
 
-// RunPoolGauge refreshes govern_pool_size every interval until ctx ends, but
-// spends at most about a tenth of the time counting (gaugePause): a count
-// reads the whole pool, seconds at a million jurors, and a gauge must not
-// keep a database core busy beside the draws.
+// RunPoolGauge refreshes govern_pool_size every interval until ctx ends.
 func (s *Service) RunPoolGauge(ctx context.Context, db PoolCounter, interval time.Duration) {
-	var next time.Time
 	loop.Every(ctx, s.log, "count the juror pool", interval, nil, func(ctx context.Context) error {
-		start := time.Now()
-		if start.Before(next) {
-			return nil
-		}
 		n, err := db.PoolSize(ctx, Selection{Rule: s.Settings.PoolRule(), Fatigue: s.Settings.Fatigue()})
 		if err == nil {
 			poolSize.Set(float64(n))
 		}
-		next = start.Add(gaugePause(interval, time.Since(start)))
 		return err
 	})
-}
-
-// gaugePause is how long after the start of a count that took took the next
-// may start: the interval, or ten times took when the count is
-// slow, so that counting takes at most a tenth of the time.
-func gaugePause(interval, took time.Duration) time.Duration {
-	return max(interval, 10*took)
 }
