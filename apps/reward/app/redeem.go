@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/govern/kit/group"
 	"github.com/govern/reward/domain"
 )
 
@@ -186,18 +187,9 @@ func (g *redeemGroups) redeem(ctx context.Context, h Redeem, key string, req dom
 
 func (g *redeemGroups) run(h Redeem) {
 	for first := range g.waiting {
-		group := []*pendingRedemption{first}
-	more:
-		for len(group) < redeemGroupMax {
-			select {
-			case p := <-g.waiting:
-				group = append(group, p)
-			default:
-				break more
-			}
-		}
-		g.carryOut(h, group)
-		for _, p := range group {
+		taken := group.Take(first, g.waiting, redeemGroupMax)
+		g.carryOut(h, taken)
+		for _, p := range taken {
 			close(p.done)
 		}
 	}

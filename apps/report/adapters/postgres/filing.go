@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/govern/kit/group"
 	"github.com/govern/kit/pg"
 	"github.com/govern/kit/telemetry"
 	"github.com/govern/report/app"
@@ -104,26 +105,17 @@ func (r *Repo) FileReport(ctx context.Context, key string, rep domain.Report, po
 // runFiler files the waiting reports in groups until the process ends.
 func (r *Repo) runFiler() {
 	for first := range r.filings {
-		group := []*filing{first}
-	more:
-		for len(group) < fileGroupMax {
-			select {
-			case f := <-r.filings:
-				group = append(group, f)
-			default:
-				break more
-			}
-		}
+		taken := group.Take(first, r.filings, fileGroupMax)
 		ctx, cancel := context.WithTimeout(context.Background(), fileGroupTimeout)
-		err := r.fileGroup(ctx, group)
+		err := r.fileGroup(ctx, taken)
 		cancel()
-		if err == nil || len(group) == 1 {
-			for _, f := range group {
+		if err == nil || len(taken) == 1 {
+			for _, f := range taken {
 				f.done <- err
 			}
 			continue
 		}
-		for _, f := range group {
+		for _, f := range taken {
 			f.done <- errGroupFailed
 		}
 	}
