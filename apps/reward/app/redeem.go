@@ -203,9 +203,9 @@ func (g *redeemGroups) run(h Redeem) {
 // key, an unknown item, a lost connection) the transaction rolls back and
 // each redemption of the group is tried again alone, where its error is
 // its own.
-func (g *redeemGroups) carryOut(h Redeem, group []*pendingRedemption) {
-	live := group[:0:0]
-	for _, p := range group {
+func (g *redeemGroups) carryOut(h Redeem, taken []*pendingRedemption) {
+	live := taken[:0:0]
+	for _, p := range taken {
 		if p.ctx.Err() != nil {
 			p.err = p.ctx.Err()
 			continue
@@ -228,26 +228,22 @@ func (g *redeemGroups) carryOut(h Redeem, group []*pendingRedemption) {
 	for _, p := range live {
 		users, skus = append(users, p.req.UserID), append(skus, p.req.SKU)
 	}
-	answers := make([]Answer, len(live))
 	err := h.redemptions.InTx(ctx, func(ctx context.Context, tx RedemptionTx) error {
 		if err := tx.LockInOrder(ctx, users, skus); err != nil {
 			return fmt.Errorf("lock the group's accounts and items: %w", err)
 		}
-		for i, p := range live {
-			a, err := h.within(ctx, tx, p.key, p.req)
-			if err != nil {
+		for _, p := range live {
+			var err error
+			if p.answer, err = h.within(ctx, tx, p.key, p.req); err != nil {
 				return err
 			}
-			answers[i] = a
 		}
 		return nil
 	})
-	for i, p := range live {
-		if err != nil {
-			p.alone = true
-			continue
+	if err != nil {
+		for _, p := range live {
+			p.alone = true // an answer from the rolled-back transaction is not one
 		}
-		p.answer = answers[i]
 	}
 }
 
