@@ -314,6 +314,9 @@ type PoolQueue interface {
 	// with its rank and the jurors it needs; a jury drawn or the case
 	// closed clears it.
 	MarkPoolWait(ctx context.Context, caseID string, at time.Time, rank float64, need int) error
+	// Rerank replaces the rank a waiting case was stamped with (its
+	// refusal time stays), once its reporters' record has changed.
+	Rerank(ctx context.Context, caseID string, rank float64) error
 }
 
 // RoundStatus is what the workflow engine knows of a case's round.

@@ -126,20 +126,48 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 // says it is ranked ahead of the case (which then must not draw). me is the
 // case's rank, computed only when there is a head (me.CaseID is empty
 // otherwise): a draw with nobody waiting costs one indexed query.
+//
+// A head's stored rank is the one it had when the pool last refused it;
+// its reporters' cases may have closed since. So a head that would hold the
+// case back is ranked afresh first: when its rank moved, the stored one is
+// replaced and the queue read again (at most rerankRounds times; after
+// that the case waits, and its round asks again at its next retry).
 func (s *Service) queuedBehind(ctx context.Context, c CaseView, now time.Time) (me domain.PendingCase, head domain.WaitingCase, held bool, err error) {
 	fresh := domain.PoolWaitFresh(time.Duration(s.poolRetry().Max))
-	head, found, err := s.Repo.PoolQueueHead(ctx, c.ID, c.Policy.FirstDraw(), now.Add(-fresh))
-	if err != nil {
-		return me, head, false, fmt.Errorf("read the pool queue for case %s: %w", c.ID, err)
+	for range rerankRounds {
+		var found bool
+		head, found, err = s.Repo.PoolQueueHead(ctx, c.ID, c.Policy.FirstDraw(), now.Add(-fresh))
+		if err != nil {
+			return me, head, false, fmt.Errorf("read the pool queue for case %s: %w", c.ID, err)
+		}
+		if !found {
+			return me, head, false, nil
+		}
+		if me.CaseID == "" {
+			if me, err = s.pendingCase(ctx, c); err != nil {
+				return me, head, false, err
+			}
+		}
+		if !head.HoldsBack(me, c.Policy.FirstDraw(), now, fresh) {
+			return me, head, false, nil
+		}
+		cur, err := s.pendingCase(ctx, CaseView{ID: head.CaseID, CreatedAt: head.CreatedAt})
+		if err != nil {
+			return me, head, false, err
+		}
+		if cur.Credibility == head.Credibility {
+			return me, head, true, nil
+		}
+		if err := s.Repo.Rerank(ctx, head.CaseID, cur.Credibility); err != nil {
+			return me, head, false, fmt.Errorf("rank case %s afresh: %w", head.CaseID, err)
+		}
 	}
-	if !found {
-		return me, head, false, nil
-	}
-	if me, err = s.pendingCase(ctx, c); err != nil {
-		return me, head, false, err
-	}
-	return me, head, head.HoldsBack(me, c.Policy.FirstDraw(), now, fresh), nil
+	return me, head, true, nil
 }
+
+// rerankRounds bounds how often one draw ranks the head of the pool queue
+// afresh before it waits its turn.
+const rerankRounds = 3
 
 // pendingCase is the case with its rank in the queue for the pool.
 func (s *Service) pendingCase(ctx context.Context, c CaseView) (domain.PendingCase, error) {

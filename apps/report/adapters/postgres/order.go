@@ -48,3 +48,10 @@ func (r *Repo) MarkPoolWait(ctx context.Context, caseID string, at time.Time, ra
 		WHERE id = $1 AND status = 'pending'`, caseID, at, rank, need)
 	return err
 }
+
+// Rerank replaces a waiting case's rank, keeping when the pool refused it.
+func (r *Repo) Rerank(ctx context.Context, caseID string, rank float64) error {
+	_, err := r.db.Exec(ctx, `UPDATE cases SET pool_rank = $2
+		WHERE id = $1 AND status = 'pending' AND pool_wait_at IS NOT NULL`, caseID, rank)
+	return err
+}
