@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/govern/tests/platform"
 )
 
 // benchPoolSize is the pool BenchmarkSelection draws from.
@@ -68,18 +70,9 @@ func BenchmarkSelection(b *testing.B) {
 }
 
 // dropBenchPool removes the seeded users and their tasks, so later
-// benchmarks draw from the suite's pool again.
+// benchmarks and tests see the pool they expect.
 func dropBenchPool(b *testing.B, db *pgx.Conn, prefix string) {
-	ctx := context.Background()
-	for _, q := range []string{
-		`DELETE FROM tasks WHERE case_id LIKE $1 || '%' OR juror_id LIKE $1 || '%'`,
-		`DELETE FROM draws WHERE case_id LIKE $1 || '%'`,
-		`DELETE FROM juror_transitions WHERE user_id LIKE $1 || '%'`,
-		`DELETE FROM jurors WHERE user_id LIKE $1 || '%'`,
-		`DELETE FROM profiles WHERE user_id LIKE $1 || '%'`,
-	} {
-		if _, err := db.Exec(ctx, q, prefix); err != nil {
-			b.Errorf("drop bench pool: %v", err)
-		}
+	if err := platform.DropSeededJurors(context.Background(), db, prefix); err != nil {
+		b.Errorf("drop bench pool: %v", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/govern/tests/platform"
 )
 
 // jury: the p99 of POST /internal/juries (straight to the reviewer with its
@@ -168,31 +170,12 @@ func (l *load) ageJuryPool(ctx context.Context, prefix string, users int) error 
 	return err
 }
 
-// dropJuryPool removes the seeded users and what their draws made. The
-// deletes run with triggers off (no per-row foreign key checks: millions of
-// rows of an aged pool's history): they remove every row that refers to a
-// seeded user, gold tasks first.
+// dropJuryPool removes the seeded users and what their draws made
+// (platform.DropSeededJurors), then vacuums the tables the draws read.
 func (l *load) dropJuryPool(prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	err := pgx.BeginFunc(ctx, l.reviewer, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
-			return err
-		}
-		for _, q := range []string{
-			`DELETE FROM gold_tasks WHERE juror_id LIKE $1 || '%'`,
-			`DELETE FROM tasks WHERE case_id LIKE $1 || '%' OR juror_id LIKE $1 || '%'`,
-			`DELETE FROM draws WHERE case_id LIKE $1 || '%'`,
-			`DELETE FROM juror_transitions WHERE user_id LIKE $1 || '%'`,
-			`DELETE FROM jurors WHERE user_id LIKE $1 || '%'`,
-			`DELETE FROM profiles WHERE user_id LIKE $1 || '%'`,
-		} {
-			if _, err := tx.Exec(ctx, q, prefix); err != nil {
-				return fmt.Errorf("%s: %w", q, err)
-			}
-		}
-		return nil
-	})
+	err := platform.DropSeededJurors(ctx, l.reviewer, prefix)
 	if err != nil {
 		logf("jury: drop the seeded pool: %v", err)
 	}
