@@ -98,11 +98,19 @@ func (r result) failed() bool {
 }
 
 // settle measures every few seconds until every case is closed, every voter
-// credited and every task closed, or until the bound; it returns the last
-// measurement.
-func (c *checker) settle(ctx context.Context, l *load, b *bots, by time.Time, start time.Time) result {
+// credited and every task closed, or until the bound: by, or pastDeadline
+// after the latest deadline of a stored case, whichever is later; it
+// returns the last measurement.
+func (c *checker) settle(ctx context.Context, l *load, b *bots, by time.Time, pastDeadline time.Duration, start time.Time) result {
 	for {
 		r, err := c.measure(ctx, l.snapshot(), b.snapshot())
+		if err == nil {
+			var latest *time.Time
+			err = c.report.QueryRow(ctx, `SELECT max(deadline) FROM cases`).Scan(&latest)
+			if err == nil && latest != nil && latest.Add(pastDeadline).After(by) {
+				by = latest.Add(pastDeadline)
+			}
+		}
 		if err != nil {
 			logf(start, "check: %v (retrying)", err)
 		} else {

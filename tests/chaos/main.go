@@ -44,6 +44,10 @@ const (
 	jurorTimeout   = 10 * time.Second
 	maxDuration    = 60 * time.Second
 	maxSubstitutes = 2
+	// repairBound is how long past its deadline a case may stay open when
+	// its round is stranded: the report service's overdue margin (30 s)
+	// plus one repair interval (REPAIR_INTERVAL, 1 min by default).
+	repairBound = 30*time.Second + time.Minute
 )
 
 type options struct {
@@ -155,10 +159,14 @@ func run(o options) int {
 		return 2
 	}
 	defer checker.close()
-	// Every round ends by max_duration after its case opened; a minute more
-	// covers delivery and crediting.
+	// Every round ends by its case's deadline (max_duration after the case
+	// opened, and a case can open late: a report redelivered by the broker
+	// after the faults files then); a round the engine strands is closed by
+	// the repair loop within repairBound past that deadline. A minute more
+	// covers delivery and crediting. The bound follows the latest deadline
+	// stored, so it is measured on every pass.
 	settleBy := time.Now().Add(maxDuration + time.Minute)
-	res := checker.settle(ctx, load, bots, settleBy, start)
+	res := checker.settle(ctx, load, bots, settleBy, repairBound+time.Minute, start)
 	if ctx.Err() != nil {
 		fmt.Fprintln(os.Stderr, "chaos: interrupted")
 		return 2
