@@ -10,6 +10,7 @@ import (
 
 	"github.com/govern/kit/group"
 	"github.com/govern/reward/domain"
+	"github.com/govern/reward/metrics"
 )
 
 // RedemptionRepository runs a redemption in one transaction and lists them.
@@ -240,6 +241,7 @@ func (g *redeemGroups) carryOut(h Redeem, taken []*pendingRedemption) {
 		}
 		return nil
 	})
+	metrics.RedemptionGroup(err)
 	if err != nil {
 		for _, p := range live {
 			p.alone = true // an answer from the rolled-back transaction is not one

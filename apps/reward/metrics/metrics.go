@@ -16,6 +16,10 @@ var (
 		Name: "govern_redemptions_total",
 		Help: "Redemption requests answered, by outcome (redeemed, a refusal code, replayed, error).",
 	}, []string{"outcome"})
+	redemptionGroups = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "govern_redemption_groups_total",
+		Help: "Group commits of two or more redemptions in one transaction, by outcome: committed, or rolled_back (each redemption of the group was then tried alone).",
+	}, []string{"outcome"})
 	credits = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "govern_credits_total",
 		Help: "Juror credits recorded from case-decided events (a redelivery's duplicates not counted).",
@@ -47,4 +51,16 @@ func Redemption(refusal *domain.Refusal, replayed bool, err error) {
 func Credits(recorded int, points int64) {
 	credits.Add(float64(recorded))
 	pointsCredited.Add(float64(points))
+}
+
+// RedemptionGroup counts one group commit of redemptions: rolled back when
+// err is not nil. Groups that keep rolling back (a reused key, an unknown
+// item, a lost connection in each) cost every redemption in them a second
+// transaction.
+func RedemptionGroup(err error) {
+	outcome := "committed"
+	if err != nil {
+		outcome = "rolled_back"
+	}
+	redemptionGroups.WithLabelValues(outcome).Inc()
 }
