@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -342,4 +343,139 @@ func TestGoldCasesMeasureJurorsAndSuspendALazyOneNotOnOneMistake(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A gold task is a task like any other: it is offered only to a juror who
+// may still take one more under the fatigue limits, checked under the
+// juror's lock as a draw checks them. With max_open 1 a drawn juror's real
+// task fills their only slot, so no gold is ever mixed in; with max_open 2
+// gold comes in the second slot and never beyond it, also when draws and
+// gold offers race for the same jurors.
+func TestGoldIsOfferedOnlyWithinTheFatigueLimits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	putSetting(t, ctx, "/v1/gold", map[string]any{"gold_rate": 0.5, "min_gold": 7, "min_gold_accuracy": 0.02}, suiteGold)
+	db := reviewerDB(t, ctx)
+	opsReport := plat.As("report", "ops-gold-fatigue", "ops")
+	var goldIDs []string
+	for i := range 8 {
+		answer := "reject"
+		if i%2 == 1 {
+			answer = "uphold"
+		}
+		resp, err := opsReport.Do(ctx, "POST", "/v1/gold-cases", map[string]any{
+			"target": map[string]any{"kind": "review", "id": unique("gf-target"), "owner_id": unique("gf-owner")},
+			"reason": "fake review", "evidence": []string{"posted before the purchase"}, "answer": answer})
+		id, _ := must(t, resp, err, 201).Map()["gold_case_id"].(string)
+		goldIDs = append(goldIDs, id)
+	}
+	// Retired afterwards, so that later scenarios' jurors get only theirs.
+	t.Cleanup(func() {
+		if _, err := db.Exec(context.Background(), `UPDATE gold_cases SET retired_at = now() WHERE case_id = ANY($1)`, goldIDs); err != nil {
+			t.Errorf("retire this test's gold cases: %v", err)
+		}
+	})
+	eventually(t, "gold cases known to the reviewer", 30*time.Second, func() (bool, string) {
+		var n int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM gold_cases WHERE case_id = ANY($1)`, goldIDs).Scan(&n); err != nil {
+			return false, err.Error()
+		}
+		return n == len(goldIDs), fmt.Sprintf("%d of %d", n, len(goldIDs))
+	})
+	// load returns each juror's open tasks and open gold tasks.
+	load := func(jurors []string) (open, gold map[string]int) {
+		open, gold = map[string]int{}, map[string]int{}
+		rows, err := db.Query(ctx, `SELECT t.juror_id, count(*), count(g.case_id) FROM tasks t
+			LEFT JOIN gold_tasks g ON g.case_id = t.case_id AND g.juror_id = t.juror_id
+			WHERE t.juror_id = ANY($1) AND t.status = 'open' GROUP BY t.juror_id`, jurors)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				j    string
+				o, g int
+			)
+			if err := rows.Scan(&j, &o, &g); err != nil {
+				t.Fatal(err)
+			}
+			open[j], gold[j] = o, g
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return open, gold
+	}
+	// A draw answers once its gold offers are made (offerGold runs in
+	// the request), so each check below sees them all.
+	check := func(stage string, jurors []string, maxOpen int) (goldOpen int) {
+		t.Helper()
+		open, gold := load(jurors)
+		for _, j := range jurors {
+			if open[j] > maxOpen {
+				t.Fatalf("%s, max_open %d: %s has %d open tasks, %d of them gold", stage, maxOpen, j, open[j], gold[j])
+			}
+			goldOpen += gold[j]
+		}
+		return goldOpen
+	}
+
+	// max_open 1: the real task takes the only slot, five times over.
+	one := unique("gold-fatigue-one")
+	jurors := newJurors(t, ctx, 4, one)
+	usePoolTagged(t, ctx, one)
+	putSetting(t, ctx, "/v1/fatigue", map[string]any{"max_per_day": 100000, "max_open": 1, "cooldown": "0s"}, suiteFatigue)
+	for round := range 5 {
+		caseID := unique(fmt.Sprintf("gold-fatigue-%d", round))
+		resp, drawn, err := drawJury(ctx, drawAsk{CaseID: caseID, Size: 4, Owner: "owner"})
+		must(t, resp, err, 200)
+		if len(drawn) != 4 {
+			t.Fatalf("round %d: drew %v, want all 4 jurors", round, drawn)
+		}
+		if g := check(fmt.Sprintf("round %d", round), jurors, 1); g != 0 {
+			t.Fatalf("round %d, max_open 1: %d gold tasks opened beyond the limit", round, g)
+		}
+		for _, j := range jurors {
+			closeTask(t, ctx, caseID, j, "voted")
+		}
+	}
+
+	// max_open 2: gold comes in the second slot (one draw at a time until
+	// it does: each offer is a coin toss at the probation rate), never in
+	// a third; then 60 draws of one at once over the same jurors, draws
+	// and offers racing for the last slots.
+	two := unique("gold-fatigue-two")
+	jurors = newJurors(t, ctx, 4, two)
+	usePoolTagged(t, ctx, two)
+	putSetting(t, ctx, "/v1/fatigue", map[string]any{"max_per_day": 100000, "max_open": 2, "cooldown": "0s"}, suiteFatigue)
+	goldOpen := 0
+	for i := 0; i < 40 && goldOpen == 0; i++ {
+		caseID := unique(fmt.Sprintf("gold-fatigue-two-%d", i))
+		resp, drawn, err := drawJury(ctx, drawAsk{CaseID: caseID, Size: 1, Owner: "owner"})
+		must(t, resp, err, 200)
+		if len(drawn) != 1 {
+			t.Fatalf("draw %d: %s", i, resp)
+		}
+		goldOpen = check(fmt.Sprintf("draw %d", i), jurors, 2)
+		closeTask(t, ctx, caseID, drawn[0], "voted")
+	}
+	if goldOpen == 0 {
+		t.Fatal("no gold offered in 40 draws with a free slot for each juror")
+	}
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Go(func() {
+			resp, drawn, err := drawJury(ctx, drawAsk{CaseID: unique(fmt.Sprintf("gold-race-%d", i)), Size: 1, Owner: "owner"})
+			switch {
+			case err != nil:
+				t.Errorf("draw: %v", err)
+			case resp.Status == 200 && len(drawn) == 1, poolTooSmall(resp):
+			default:
+				t.Errorf("draw: %s", resp)
+			}
+		})
+	}
+	wg.Wait()
+	check("racing draws", jurors, 2)
 }

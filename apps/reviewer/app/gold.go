@@ -107,6 +107,12 @@ type GoldOffer struct {
 	JurorID  string
 	Answer   string // the answer GoldMix.Next asked for
 	Deadline time.Time
+	// Selection is the draw's: the gold task is a task like any other, so
+	// the repository checks the juror against its pool rule and fatigue
+	// limits again, under the juror's lock, before opening it (the draw
+	// has just given the juror a task, which may have used their last
+	// open slot or their last one of the day).
+	Selection Selection
 }
 
 // GoldSeat is the outbox payload of OutboxGoldSeat.
@@ -139,7 +145,8 @@ type GoldRepository interface {
 	// OpenGoldTask opens, for o.JurorID, a task on a gold case they were
 	// never given (with o.Answer if one is left: domain.GoldOn), with its
 	// announcement (OutboxTaskAssigned) and its seat (OutboxGoldSeat) in
-	// the same transaction; caseID is "" when there was none to give.
+	// the same transaction; caseID is "" when there was none to give or
+	// when the juror may not take one more task under o.Selection.
 	OpenGoldTask(ctx context.Context, o GoldOffer) (caseID string, err error)
 	// RecordGoldVote closes the juror's gold task with vote, measures it,
 	// and suspends the juror (until now+suspension) when their record since
@@ -187,10 +194,11 @@ func (s *Service) AccuracyOf(ctx context.Context, jurorIDs ...string) (map[strin
 }
 
 // offerGold mixes gold into a new draw: each drawn juror whom GoldMix.Next
-// picks gets a gold task too. Gold is a measurement, never a reason to fail
+// picks gets a gold task too, when they may still take one more task under
+// the draw's selection (the repository checks it under the juror's lock). Gold is a measurement, never a reason to fail
 // a draw: errors are logged, and a juror left without gold this time is
 // offered some at a later draw.
-func (s *Service) offerGold(ctx context.Context, d domain.Draw, req domain.DrawRequest) {
+func (s *Service) offerGold(ctx context.Context, d domain.Draw, req domain.DrawRequest, sel Selection) {
 	g := s.Settings.Gold()
 	if s.GoldRepo == nil || g.Rate <= 0 || len(d.Jurors) == 0 {
 		return
@@ -212,7 +220,8 @@ func (s *Service) offerGold(ctx context.Context, d domain.Draw, req domain.DrawR
 		if !offer {
 			continue
 		}
-		caseID, err := s.GoldRepo.OpenGoldTask(ctx, GoldOffer{DrawID: d.DrawID, JurorID: j, Answer: answer, Deadline: req.Deadline.UTC()})
+		caseID, err := s.GoldRepo.OpenGoldTask(ctx, GoldOffer{DrawID: d.DrawID, JurorID: j, Answer: answer,
+			Deadline: req.Deadline.UTC(), Selection: sel})
 		if err != nil {
 			s.log.WarnContext(ctx, "gold task not opened", "draw_id", d.DrawID, "juror_id", j, "err", err)
 			continue

@@ -36,7 +36,7 @@ func (s *Service) DrawJury(ctx context.Context, req domain.DrawRequest) (domain.
 	if created {
 		s.wake()
 		s.log.InfoContext(ctx, "jury drawn", "draw_id", d.DrawID, "case_id", d.CaseID, "size", len(d.Jurors))
-		s.offerGold(ctx, d, req)
+		s.offerGold(ctx, d, req, sel)
 	}
 	return d, nil
 }
