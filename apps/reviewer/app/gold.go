@@ -195,9 +195,9 @@ func (s *Service) AccuracyOf(ctx context.Context, jurorIDs ...string) (map[strin
 
 // offerGold mixes gold into a new draw: each drawn juror whom GoldMix.Next
 // picks gets a gold task too, when they may still take one more task under
-// the draw's selection (the repository checks it under the juror's lock). Gold is a measurement, never a reason to fail
-// a draw: errors are logged, and a juror left without gold this time is
-// offered some at a later draw.
+// the draw's selection (the repository checks it under the juror's lock).
+// Gold is a measurement, never a reason to fail a draw: errors are logged,
+// and a juror left without gold this time is offered some at a later draw.
 func (s *Service) offerGold(ctx context.Context, d domain.Draw, req domain.DrawRequest, sel Selection) {
 	g := s.Settings.Gold()
 	if s.GoldRepo == nil || g.Rate <= 0 || len(d.Jurors) == 0 {
