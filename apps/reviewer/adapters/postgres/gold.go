@@ -87,27 +87,19 @@ func accuracy(ctx context.Context, q queryer, jurorIDs []string, sinceRestored b
 
 // OpenGoldTask implements app.GoldRepository. A gold case about the
 // juror's own content is never theirs to judge. The juror is locked and
-// re-checked first, as a draw does (lockAndRecheck): a gold task counts
-// towards the fatigue limits like any other, and two offers, or an offer
-// and a draw, that find the juror with one slot left must not both take it.
+// re-checked first, as a draw's jurors are (lockAndRecheck): a gold task
+// counts towards the fatigue limits like any other, and two offers, or an
+// offer and a draw, that find the juror with one slot left must not both
+// take it.
 func (r *Repository) OpenGoldTask(ctx context.Context, o app.GoldOffer) (string, error) {
 	caseID := ""
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		may := false
-		f := filter{sel: o.Selection, excluded: []string{}}
-		b := &pgx.Batch{}
-		b.Queue(`SELECT 1 FROM jurors WHERE user_id = $1 FOR UPDATE`, o.JurorID)
-		// A statement of its own, after the lock: it sees the tasks of
-		// whoever held the juror before.
-		b.Queue(`SELECT EXISTS (SELECT 1 FROM jurors j JOIN profiles p USING (user_id)
-			WHERE j.user_id = $7 AND `+eligibleSQL+`)`, f.args(o.JurorID)...).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&may)
-		})
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("lock and check juror %s: %w", o.JurorID, err)
-		}
-		if !may {
-			return nil
+		// Any other draw or offer that gave the juror a task held the
+		// same lock until it committed, so the re-check sees its tasks.
+		// When the juror still may, the commit releases the savepoint.
+		failed, err := lockAndRecheck(ctx, tx, filter{sel: o.Selection, excluded: []string{}}, []string{o.JurorID})
+		if err != nil || len(failed) > 0 {
+			return err
 		}
 		const unseen = `FROM gold_cases g WHERE g.retired_at IS NULL AND g.target_owner_id <> $1
 			AND NOT EXISTS (SELECT 1 FROM gold_tasks t WHERE t.case_id = g.case_id AND t.juror_id = $1)`
@@ -121,7 +113,7 @@ func (r *Repository) OpenGoldTask(ctx context.Context, o app.GoldOffer) (string,
 			return nil
 		}
 		var g domain.GoldCase
-		err := tx.QueryRow(ctx, `SELECT g.case_id, g.target_kind, g.target_id, g.target_owner_id, g.reason `+unseen+
+		err = tx.QueryRow(ctx, `SELECT g.case_id, g.target_kind, g.target_id, g.target_owner_id, g.reason `+unseen+
 			` AND g.answer = $2 ORDER BY random() LIMIT 1`, o.JurorID, answer).
 			Scan(&g.CaseID, &g.Target.Kind, &g.Target.ID, &g.Target.OwnerID, &g.Reason)
 		if errors.Is(err, pgx.ErrNoRows) {
