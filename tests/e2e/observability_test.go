@@ -269,8 +269,9 @@ func jaegerGet(ctx context.Context, path string, q url.Values, out any) error {
 // request opens the case (cases.traceparent), the round starts in that
 // trace and hands it to every activity in its input (the durable task
 // engine keeps none across timers and events), the jury draw is invoked
-// through the sidecars with the traceparent header, closing the case writes
-// the decision's outbox row with the activity's traceparent, the relay
+// through the sidecars with the traceparent header, the quorum vote decides
+// the case in a span of the round's trace (cases.traceparent, linked to the
+// vote's own) and writes the decision's outbox row with it, the relay
 // publishes in that trace and reward's consumer continues the CloudEvent's
 // traceparent. The votes are the jurors' own requests, so each is a trace
 // of its own (tagged with case.id too): Dapr does not carry a trace through
@@ -291,7 +292,7 @@ func TestOneRoundIsOneTraceAcrossTheThreeApps(t *testing.T) {
 
 	// The apps and sidecars export in batches: wait until the trace is whole.
 	want := map[string][]string{ // app -> spans of its own the round's trace must hold
-		"report":   {"POST /v1/reports", "start round", "activity BeginRound", "invoke reviewer/internal/juries", "activity CloseCase", "outbox report.publish-decision", "publish case-decided"},
+		"report":   {"POST /v1/reports", "start round", "activity BeginRound", "invoke reviewer/internal/juries", "decide case", "outbox report.publish-decision", "publish case-decided"},
 		"reviewer": {"POST /internal/juries", "consume case-decided"},
 		"reward":   {"POST /events/case-decided", "consume case-decided"},
 	}

@@ -50,6 +50,46 @@ func TestDecisionIsPublishedAfterTheRoundDiesBetweenTheTwoWrites(t *testing.T) {
 	}
 }
 
+// The quorum vote decides the case in its own transaction while the report
+// sidecar is down, so the vote's event (which tells the round the case is
+// decided) cannot reach the round. The case reads decided at once; once the
+// sidecar is back, the outbox hands the event over and the round ends then,
+// not at its deadline an hour later.
+func TestTheRoundOfACaseDecidedWhileItsSidecarWasDownEndsOnceItIsBack(t *testing.T) {
+	ctx := ctxT(t)
+	setPolicy(t, ctx, "chat", 3, 2, "1h", "1h", 1, "undecided")
+	rc, _ := fileReport(t, ctx, "chat")
+	jurors := jurorsOf(t, ctx, rc.CaseID, 3)
+	resp, err := vote(ctx, rc.CaseID, jurors[0], "uphold")
+	must(t, resp, err, 202)
+	if err := plat.Kill("report-dapr"); err != nil {
+		t.Fatal(err)
+	}
+	down := true
+	t.Cleanup(func() {
+		if down {
+			_ = plat.StartSidecar("report")
+		}
+	})
+	resp, err = vote(ctx, rc.CaseID, jurors[1], "uphold")
+	must(t, resp, err, 202)
+	if c := caseOf(t, ctx, rc.CaseID); c["status"] != "upheld" {
+		t.Fatalf("case right after the quorum vote: %v, want upheld", c["status"])
+	}
+	// The relay tries the hand-over (held back for VoteHandOverDelay, 3 s)
+	// while the sidecar is still down.
+	time.Sleep(6 * time.Second)
+	start(t, ctx, "report-dapr")
+	down = false
+	eventually(t, "the round ended", 60*time.Second, func() (bool, string) {
+		s := roundStatus(t, ctx, rc.CaseID)
+		return s == "COMPLETED", s
+	})
+	if c := caseOf(t, ctx, rc.CaseID); c["status"] != "upheld" {
+		t.Fatalf("case %v after the round ended, want upheld", c["status"])
+	}
+}
+
 // endRound terminates the round if it still runs, then purges it.
 func endRound(t *testing.T, ctx context.Context, caseID string) {
 	t.Helper()

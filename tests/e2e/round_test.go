@@ -29,9 +29,12 @@ func TestRoundUpheldCreditsEveryVoterOnce(t *testing.T) {
 	resp, err = vote(ctx, rc.CaseID, jurors[3], "uphold")
 	must(t, resp, err, 202)
 
-	c = waitClosed(t, ctx, rc.CaseID, 20*time.Second)
+	// The quorum vote decides the case in its own transaction: the case
+	// reads upheld as soon as that vote is answered, not when the round
+	// gets round to it.
+	c = caseOf(t, ctx, rc.CaseID)
 	if c["status"] != "upheld" || c["decision"] != "upheld" {
-		t.Fatalf("case %v, want upheld", c)
+		t.Fatalf("case right after the quorum vote's 202: %v, want upheld", c)
 	}
 	tally := c["tally"].(map[string]any)
 	if tally["uphold"] != float64(3) || tally["reject"] != float64(1) {
@@ -54,7 +57,12 @@ func TestRoundUpheldCreditsEveryVoterOnce(t *testing.T) {
 
 	// A late vote after the decision is refused and changes nothing.
 	resp, err = vote(ctx, rc.CaseID, jurors[4], "reject")
-	must(t, resp, err, 409)
+	if must(t, resp, err, 409); resp.ErrorCode() != "case_closed" {
+		t.Fatalf("vote after the quorum: %s, want case_closed", resp)
+	}
+	if tally := caseOf(t, ctx, rc.CaseID)["tally"].(map[string]any); tally["reject"] != float64(1) {
+		t.Fatalf("tally %v after the refused late vote, want 1 reject", tally)
+	}
 }
 
 func TestRoundRejected(t *testing.T) {

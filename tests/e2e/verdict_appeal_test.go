@@ -280,7 +280,8 @@ func TestAReporterAppealsARejectedCaseWithinTheWindowOnly(t *testing.T) {
 // An appeal round is a workflow instance of its own ("round-<case>-2"),
 // which the repair loop knows: lost while its jury sits, it is started
 // again, rebuilds itself from the database (round 2's seats and votes
-// only) and decides; the first round's instance stays completed.
+// only) and ends when the next vote decides round 2; the first round's
+// instance stays completed.
 func TestTheRepairLoopRestartsALostAppealRound(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -296,11 +297,12 @@ func TestTheRepairLoopRestartsALostAppealRound(t *testing.T) {
 		t.Fatalf("appeal round instance round-%s-2: %q", id, s)
 	}
 	killRound(t, ctx, id+"-2")
-	for _, j := range jurors[:2] {
-		resp, err := vote(ctx, id, j, "reject")
-		must(t, resp, err, 202)
-	}
-	final := waitClosed(t, ctx, id, 60*time.Second)
+	resp, err := vote(ctx, id, jurors[0], "reject")
+	must(t, resp, err, 202)
+	waitRestarted(t, ctx, id, id+"-2")
+	resp, err = vote(ctx, id, jurors[1], "reject")
+	must(t, resp, err, 202)
+	final := caseOf(t, ctx, id)
 	if final["status"] != "rejected" || final["round"] != 2.0 {
 		t.Fatalf("final %v, want rejected in round 2", final)
 	}
@@ -319,4 +321,8 @@ func TestTheRepairLoopRestartsALostAppealRound(t *testing.T) {
 	if s := roundStatus(t, ctx, id); s != "COMPLETED" {
 		t.Errorf("first round's instance: %q", s)
 	}
+	eventually(t, "the restarted appeal round ended", 30*time.Second, func() (bool, string) {
+		s := roundStatus(t, ctx, id+"-2")
+		return s == "COMPLETED", s
+	})
 }

@@ -39,8 +39,9 @@ func (l *load) watchCredits(ctx context.Context, b *voters, w *sightings) error 
 }
 
 // voteToVisible is, for each case seen in visible that is also in decided,
-// the time from the last vote accepted before its decision was seen to its
-// sighting in visible. Cases without such a vote are left out.
+// the time from the last accepted vote sent before its decision was seen
+// (the quorum vote) to its sighting in visible. Cases without such a vote
+// are left out.
 func voteToVisible(votes map[string][]time.Time, decided, visible map[string]time.Time) *Hist {
 	h := NewHist()
 	for id, at := range visible {

@@ -287,8 +287,8 @@ func (l *load) voteSample(ctx context.Context, prefix string, sample int) error 
 	})
 	stopWatch()
 	wg.Wait()
-	l.note("open: %d of %d sampled decided (%d votes accepted, %d answered otherwise, %s)", decided.count(), len(ids),
-		b.accepted.Load(), b.refused.Load(), b.firstRefusal())
+	l.note("open: %d of %d sampled decided (%d votes accepted, %d after the quorum vote had closed the case, %d answered otherwise, %s)",
+		decided.count(), len(ids), b.accepted.Load(), b.late.Load(), b.refused.Load(), b.firstRefusal())
 	if err != nil {
 		return err
 	}

@@ -83,13 +83,14 @@ func (l *load) rounds(ctx context.Context) error {
 	}
 	ours := float64(seen.count()) / elapsed.Seconds()
 	lat := voteToDecision(b.votes(), seen.snapshot())
-	l.add(fmt.Sprintf("full rounds/s (report, draw of 3, 3 votes by %d bots, decision), %d rounds", len(b.jurors), n),
+	l.add(fmt.Sprintf("full rounds/s (report, draw of 3, votes by %d bots until the quorum of 2, decision), %d rounds", len(b.jurors), n),
 		fmt.Sprintf("%.1f rounds/s (%d decided in %s)", ours, seen.count(), elapsed.Round(time.Millisecond)),
 		fmt.Sprintf("%.1f workflows/s, p99 %s (1 activity + 3 events, probe worker on report's sidecar, %d conns)", bare.Rate(), ms(bare.Lat.Quantile(.99)), conns),
 		ours/bare.Rate())
 	l.add("vote -> decision visible (report database, polled every 20 ms)",
 		fmt.Sprintf("p50 %s, p99 %s over %d rounds", ms(lat.Quantile(.5)), ms(lat.Quantile(.99)), lat.Count()), "", 0)
-	l.note("rounds: %d votes accepted, %d answered otherwise (%s)", b.accepted.Load(), b.refused.Load(), b.firstRefusal())
+	l.note("rounds: %d votes accepted, %d after the quorum vote had closed the case, %d answered otherwise (%s)",
+		b.accepted.Load(), b.late.Load(), b.refused.Load(), b.firstRefusal())
 	stopBots()
 	b.wg.Wait()
 	err = l.creditRow(ctx, b.votes(), seen.snapshot(), credited, ours)
@@ -223,12 +224,13 @@ type voters struct {
 	l        *load
 	jurors   []string
 	accepted atomic.Int64
+	late     atomic.Int64 // case_closed: the quorum vote had closed the case
 	refused  atomic.Int64
 	wg       sync.WaitGroup
 
 	mu      sync.Mutex
 	seen    map[string]bool
-	votedAt map[string][]time.Time // case -> 202s
+	votedAt map[string][]time.Time // case -> when its accepted votes were sent
 	refusal string
 }
 
@@ -279,7 +281,10 @@ func (b *voters) poll(ctx context.Context, juror string) {
 }
 
 // vote casts one ballot; a 403 or jury_not_ready (the jury is recorded a
-// moment after its tasks are visible) is tried again for up to 15 s.
+// moment after its tasks are visible) is tried again for up to 15 s. An
+// accepted vote is timed from its request's start (the quorum vote closes
+// the case before it answers); a case_closed answer is a vote that came
+// after the quorum, not a refusal.
 func (b *voters) vote(ctx context.Context, juror, caseID string) {
 	c := b.l.client("report", juror)
 	decision := "reject"
@@ -288,13 +293,17 @@ func (b *voters) vote(ctx context.Context, juror, caseID string) {
 	}
 	first := time.Now()
 	for ctx.Err() == nil {
+		at := time.Now()
 		resp, err := c.Do(ctx, http.MethodPost, "/v1/cases/"+caseID+"/votes", map[string]any{"decision": decision})
 		if err == nil && resp.Status == http.StatusAccepted {
-			at := time.Now()
 			b.accepted.Add(1)
 			b.mu.Lock()
 			b.votedAt[caseID] = append(b.votedAt[caseID], at)
 			b.mu.Unlock()
+			return
+		}
+		if err == nil && resp.ErrorCode() == "case_closed" {
+			b.late.Add(1)
 			return
 		}
 		settling := err != nil || resp.Status >= 500 || resp.Status == http.StatusForbidden || resp.ErrorCode() == "jury_not_ready"

@@ -207,6 +207,13 @@ type Decision struct {
 	Note       string `json:"note,omitempty"`
 }
 
+// Voted is what recording a vote did: the case's round and, when the vote
+// decided the case, the decision (nil otherwise).
+type Voted struct {
+	Round   int
+	Decided *Decision
+}
+
 // ErrPoolTooSmall means the reviewer service has too few eligible jurors now.
 var ErrPoolTooSmall = errors.New("juror pool too small")
 
@@ -246,8 +253,10 @@ type Repository interface {
 	// RecordVote stores the vote and, in the same transaction, the effects
 	// it causes, both held back for VoteHandOverDelay: handing it to the
 	// round (EffectRoundEvent) and closing the juror's task (EffectCloseTask).
-	// It returns the case's round.
-	RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) (round int, err error)
+	// A vote that brings a side of a fixed-size jury to the quorum also
+	// closes the case in that transaction, as CloseCase would (the round
+	// learns it from the vote's event).
+	RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) (Voted, error)
 	// ForgetEffect drops a pending effect that was carried out directly.
 	ForgetEffect(ctx context.Context, key string) error
 	RoundsNotStarted(ctx context.Context, createdBefore time.Time, limit int) ([]RoundInput, error)
@@ -616,7 +625,8 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 		return err
 	}
 	telemetry.Tag(ctx, telemetry.CaseID.String(caseID), telemetry.UserID.String(jurorID))
-	round, err := s.Repo.RecordVote(ctx, caseID, jurorID, decision, comment, s.Now().UTC())
+	now := s.Now().UTC()
+	v, err := s.Repo.RecordVote(ctx, caseID, jurorID, decision, comment, now)
 	if errors.Is(err, domain.ErrCaseNotFound) {
 		return s.castGoldVote(ctx, caseID, jurorID, decision, comment)
 	}
@@ -624,12 +634,18 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 		return err
 	}
 	s.Log.InfoContext(ctx, "vote recorded", "case_id", caseID, "juror_id", jurorID)
+	ev := RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision, Round: v.Round}
+	if v.Decided != nil {
+		// The quorum vote closed the case: its publication is in the outbox.
+		s.Effects.Wake()
+		s.decided(ctx, *v.Decided, now, "")
+		ev.Closed = v.Decided.Decision
+	}
 	// The vote's effects are in the outbox, held back for
 	// VoteHandOverDelay: the request carries them out directly first, so
-	// that the quorum vote reaches the round at once (the case closes before
-	// later votes arrive) and the juror's task closes before the answer.
-	// The outbox steps in only for what failed here.
-	ev := RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision, Round: round}
+	// that the round hears of the vote (and of the case it closed) at once
+	// and the juror's task closes before the answer. The outbox steps in
+	// only for what failed here.
 	s.carryOutNow(ctx, ev.Key(), func(ctx context.Context) error { return s.Rounds.Raise(ctx, ev) })
 	tc := TaskClose{CaseID: caseID, JurorID: jurorID, Reason: "voted"}
 	s.carryOutNow(ctx, tc.Key(), func(ctx context.Context) error { return s.closeTask(ctx, tc) })

@@ -50,6 +50,9 @@ type RoundEvent struct {
 	Withdrawn bool `json:"withdrawn,omitempty"`
 	// Round is the round the event is for (absent: 1).
 	Round int `json:"round,omitempty"`
+	// Closed is the decision when this vote reached the quorum and closed
+	// the case in its own transaction: the round ends without closing it.
+	Closed string `json:"closed,omitempty"`
 }
 
 // Key identifies the event among the outbox's pending effects.
@@ -150,14 +153,16 @@ func (s *Service) deliverRoundEvent(ctx context.Context, e RoundEvent) error {
 	if err == nil {
 		return nil
 	}
-	if e.Withdrawn {
-		// The case is closed already; only a round still running needs
-		// telling (one that is gone or ended has nothing left to end).
+	if e.Withdrawn || e.Closed != "" {
+		// The case is closed already (withdrawn, or decided by this vote);
+		// only a round still running needs telling, so that it ends now
+		// rather than at its deadline (one that is gone or ended has
+		// nothing left to end).
 		status, serr := s.Rounds.Status(ctx, e.CaseID, e.Round)
 		if serr == nil && status != RoundAlive {
 			return nil
 		}
-		return fmt.Errorf("tell the round of case %s it was withdrawn: %w", e.CaseID, err)
+		return fmt.Errorf("tell the round of case %s it was %s: %w", e.CaseID, closedHow(e), err)
 	}
 	// A closed case's round needs nothing more; a round that is gone is
 	// restarted by the repair loop (and reads its votes from the database),
@@ -170,6 +175,13 @@ func (s *Service) deliverRoundEvent(ctx context.Context, e RoundEvent) error {
 		return nil
 	}
 	return fmt.Errorf("hand %s of %s to the round of case %s: %w", eventName(e), e.JurorID, e.CaseID, err)
+}
+
+func closedHow(e RoundEvent) string {
+	if e.Withdrawn {
+		return "withdrawn"
+	}
+	return "decided (" + e.Closed + ")"
 }
 
 func eventName(e RoundEvent) string {

@@ -374,13 +374,19 @@ func (s *Service) CloseRound(ctx context.Context, caseID string, round int, fail
 		return Decision{}, fmt.Errorf("close case %s: %w", caseID, err)
 	}
 	s.Effects.Wake()
-	if d.DecidedAt.Equal(now) { // not closed before (by an earlier run of the activity)
-		decisions.WithLabelValues(d.Decision).Inc()
-		if c, err := s.Repo.Case(ctx, caseID); err == nil {
-			roundAge.Observe(now.Sub(c.CreatedAt).Seconds())
-		}
+	if d.DecidedAt.Equal(now) { // not closed before (by an earlier run of the activity, or a vote)
+		s.decided(ctx, d, now, failure)
 	}
-	s.Log.InfoContext(ctx, "case decided", "case_id", caseID, "decision", d.Decision,
-		"uphold", d.Tally.Uphold, "reject", d.Tally.Reject, "failure", failure)
 	return d, nil
+}
+
+// decided counts and logs a decision made at now (by the round's close or
+// by the quorum vote).
+func (s *Service) decided(ctx context.Context, d Decision, now time.Time, failure string) {
+	decisions.WithLabelValues(d.Decision).Inc()
+	if c, err := s.Repo.Case(ctx, d.CaseID); err == nil {
+		roundAge.Observe(now.Sub(c.CreatedAt).Seconds())
+	}
+	s.Log.InfoContext(ctx, "case decided", "case_id", d.CaseID, "decision", d.Decision,
+		"uphold", d.Tally.Uphold, "reject", d.Tally.Reject, "failure", failure)
 }

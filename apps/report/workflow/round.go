@@ -1,7 +1,9 @@
 // Package workflow runs a case's vote round as a durable Dapr Workflow: draw
 // the jury, collect votes, remind jurors half-way, release and replace those
 // who do not answer in time (or who reported the target), and close the case
-// as soon as one side reaches the quorum or when the round's time is up.
+// when the round's time is up. The vote that brings a side of a fixed-size
+// jury to the quorum closes the case in its own transaction and tells the
+// round so in its event: the round then ends without a closing step.
 //
 // Every round ends. An activity whose error no retry can cure (a refusal, a
 // case or juror that does not exist) answers with a failure instead of an
@@ -150,6 +152,9 @@ type round struct {
 	r     *domain.Round
 	// this generation's counts, bounding its history
 	poolWaits, wakes int
+	// closed is the decision of the vote that closed the case itself
+	// (app.RoundEvent.Closed): the round ends without CloseCase.
+	closed string
 }
 
 // Round is the workflow of one case's vote round.
@@ -165,6 +170,8 @@ func Round(ctx *workflow.WorkflowContext) (any, error) {
 		return nil, nil
 	case err != nil:
 		failure = err.Error()
+	case rw.closed != "":
+		return rw.closed, nil
 	}
 	var res Result[string]
 	req, err := rw.traced(CloseRequest{CaseID: in.CaseID, Failure: failure, Round: in.Round})
@@ -370,6 +377,10 @@ func (rw *round) collectVotes() error {
 		// A repeated or refused vote changes nothing; the database already
 		// answered the voter.
 		_ = r.Cast(e.JurorID, e.Decision)
+		if e.Closed != "" {
+			rw.closed = e.Closed // the quorum vote closed the case
+			return nil
+		}
 	}
 }
 

@@ -18,9 +18,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/outbox"
+	"github.com/govern/kit/telemetry"
 	"github.com/govern/report/app"
 	"github.com/govern/report/domain"
 )
@@ -278,25 +280,32 @@ func (r *Repo) MarkDrawing(ctx context.Context, caseID string, until time.Time) 
 }
 
 // RecordVote stores a juror's vote while the case is open. It holds the case
-// row shared so that closing the case (which locks it exclusively) and a vote
-// never interleave: a vote either counts in the tally or is refused.
-func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) (int, error) {
+// row's lock, so that closing the case and a vote never interleave (a vote
+// either counts in the tally or is refused) and the votes of one case are
+// counted one after the other: the vote that brings a side to the quorum
+// sees every vote before it and closes the case (decide), so the decision
+// is the vote's own commit, not a later step of the round.
+func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, comment string, now time.Time) (app.Voted, error) {
+	var v app.Voted
 	tx, err := r.db.Begin(ctx)
 	if err != nil {
-		return 0, err
+		return v, err
 	}
 	defer tx.Rollback(ctx)
 	var (
-		status string
-		round  int
+		status, traceparent string
+		round               int
+		policy              domain.Policy
 	)
-	err = tx.QueryRow(ctx, `SELECT status, round FROM cases WHERE id = $1 FOR SHARE`, caseID).Scan(&status, &round)
+	err = tx.QueryRow(ctx, `SELECT status, round, policy, coalesce(traceparent, '') FROM cases WHERE id = $1 FOR UPDATE`,
+		caseID).Scan(&status, &round, &policy, &traceparent)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, domain.ErrCaseNotFound
+		return v, domain.ErrCaseNotFound
 	}
 	if err != nil {
-		return 0, err
+		return v, err
 	}
+	v.Round = round
 	var (
 		state    string
 		deadline time.Time
@@ -307,36 +316,57 @@ func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, commen
 		caseID, jurorID, round).Scan(&state, &deadline)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return 0, domain.ErrNotJuror
+		return app.Voted{}, domain.ErrNotJuror
 	case err != nil:
-		return 0, err
+		return app.Voted{}, err
 	}
 	if err := domain.MayVote(state, deadline, now); err != nil {
-		return 0, err
+		return app.Voted{}, err
 	}
 	if domain.Closed(status) {
-		return 0, domain.ErrCaseClosed
+		return app.Voted{}, domain.ErrCaseClosed
 	}
 	if _, err := tx.Exec(ctx, `UPDATE case_jurors SET state = 'voted', decision = $3, comment = nullif($4, ''), voted_at = $5
 		WHERE case_id = $1 AND juror_id = $2`, caseID, jurorID, decision, comment, now); err != nil {
-		return 0, err
+		return app.Voted{}, err
 	}
 	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventVoted, JurorID: jurorID}); err != nil {
-		return 0, err
+		return app.Voted{}, err
+	}
+	if !policy.IsAdaptive() { // an adaptive round weighs its votes itself (CloseCase)
+		c, d, err := loadDecision(ctx, tx, caseID, false)
+		if err != nil {
+			return app.Voted{}, err
+		}
+		if _, ok := tallyOf(d.Votes).Decided(c.Policy.Quorum); ok {
+			// The decision belongs to the round's trace (its publication
+			// and credits follow it there), linked to the vote's own.
+			dctx, span := telemetry.Start(telemetry.WithTraceparent(ctx, traceparent), "decide case",
+				trace.WithLinks(trace.LinkFromContext(ctx)), trace.WithAttributes(telemetry.CaseID.String(caseID)))
+			err := decide(dctx, tx, c, &d, now, "")
+			telemetry.End(span, err)
+			if err != nil {
+				return app.Voted{}, err
+			}
+			v.Decided = &d
+		}
 	}
 	ev := app.RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision, Round: round}
+	if v.Decided != nil {
+		ev.Closed = v.Decided.Decision
+	}
 	if err := outbox.Enqueue(ctx, tx, app.EffectRoundEvent, ev.Key(), ev); err != nil {
-		return 0, err
+		return app.Voted{}, err
 	}
 	if err := enqueueTaskClose(ctx, tx, caseID, jurorID, "voted"); err != nil {
-		return 0, err
+		return app.Voted{}, err
 	}
 	closeKey := app.TaskClose{CaseID: caseID, JurorID: jurorID}.Key()
 	if _, err := tx.Exec(ctx, `UPDATE outbox SET next_at = now() + $3::interval WHERE dedup_key IN ($1, $2) AND dead_at IS NULL`,
 		ev.Key(), closeKey, app.VoteHandOverDelay.String()); err != nil {
-		return 0, err
+		return app.Voted{}, err
 	}
-	return round, tx.Commit(ctx)
+	return v, tx.Commit(ctx)
 }
 
 // ForgetEffect deletes a pending outbox row by its key (a relay working on
@@ -559,40 +589,56 @@ func (r *Repo) CloseCase(ctx context.Context, caseID string, round int, now time
 	if err != nil || domain.Closed(c.Status) {
 		return d, err
 	}
-	for _, v := range d.Votes {
-		d.Tally.Add(v.Decision)
+	if err := decide(ctx, tx, c, &d, now, failure); err != nil {
+		return app.Decision{}, err
 	}
+	return d, tx.Commit(ctx)
+}
+
+// decide closes the open case c (locked by tx) with the decision its votes
+// (d.Votes) make under its policy, or escalated when the round failed, and
+// enqueues the decision's publication and the outcome's notices: what
+// closing a case by its jury writes, whether the round's close or the
+// quorum vote (RecordVote) does it.
+func decide(ctx context.Context, tx pgx.Tx, c app.CaseView, d *app.Decision, now time.Time, failure string) error {
+	d.Tally = tallyOf(d.Votes)
 	d.Decision, d.DecidedAt = domain.Outcome(d.Tally, c.Policy), now
 	var confidence *float64
 	if c.Policy.IsAdaptive() {
-		status, conf, err := adaptiveOutcome(ctx, tx, caseID, c.Policy)
+		status, conf, err := adaptiveOutcome(ctx, tx, c.ID, c.Policy)
 		if err != nil {
-			return app.Decision{}, err
+			return err
 		}
 		d.Decision, confidence = status, &conf
 	}
 	if failure != "" {
 		d.Decision = domain.StatusEscalated
-		if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventRoundFailed, Detail: failure}); err != nil {
-			return app.Decision{}, err
+		if err := recordEvent(ctx, tx, app.Event{CaseID: c.ID, At: now, Kind: app.EventRoundFailed, Detail: failure}); err != nil {
+			return err
 		}
 	}
 	if _, err := tx.Exec(ctx, `UPDATE cases SET status = $2, decided_at = $3, tally_uphold = $4, tally_reject = $5, confidence = $6,
 		pool_wait_at = NULL WHERE id = $1`,
-		caseID, d.Decision, now, d.Tally.Uphold, d.Tally.Reject, confidence); err != nil {
-		return app.Decision{}, err
+		c.ID, d.Decision, now, d.Tally.Uphold, d.Tally.Reject, confidence); err != nil {
+		return err
 	}
-	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventDecided, Detail: d.Decision}); err != nil {
-		return app.Decision{}, err
+	if err := recordEvent(ctx, tx, app.Event{CaseID: c.ID, At: now, Kind: app.EventDecided, Detail: d.Decision}); err != nil {
+		return err
 	}
-	ref := app.DecisionRef{CaseID: caseID, Round: c.Round}
+	ref := app.DecisionRef{CaseID: c.ID, Round: c.Round}
 	if err := outbox.Enqueue(ctx, tx, app.EffectPublishDecision, ref.Key(), ref); err != nil {
-		return app.Decision{}, err
+		return err
 	}
-	if err := enqueueOutcome(ctx, tx, app.OutcomeRef{CaseID: caseID, Round: c.Round, By: domain.DecidedByJury, Decision: d.Decision}); err != nil {
-		return app.Decision{}, err
+	return enqueueOutcome(ctx, tx, app.OutcomeRef{CaseID: c.ID, Round: c.Round, By: domain.DecidedByJury, Decision: d.Decision})
+}
+
+// tallyOf counts votes.
+func tallyOf(votes []app.Vote) domain.Tally {
+	var t domain.Tally
+	for _, v := range votes {
+		t.Add(v.Decision)
 	}
-	return d, tx.Commit(ctx)
+	return t
 }
 
 // loadDecision reads the case (locked for update when lock) and its votes;
