@@ -109,6 +109,13 @@ func (l *load) intake(ctx context.Context) error {
 			ms(burst.Lat.Quantile(.99)), burst.Failed, burstStored, burst.Done),
 		fmt.Sprintf("%.0f commits/s", bare.Rate()), burst.Rate()/bare.Rate())
 	l.note("intake: %d reports answered 202, %d stored (every 202 a stored report: %v)", accepted, stored, stored == accepted)
+	var behind int64
+	if err := l.report.QueryRow(ctx, `SELECT count(*) FROM cases WHERE target_id LIKE $1 AND round_started_at >= $2 AND round_started_at < $3`,
+		l.run+"-%", start, burstEnd).Scan(&behind); err != nil {
+		return err
+	}
+	l.note("intake: %d rounds started while the reports came in (%.1f/s over %s): the starter's pace behind a busy intake",
+		behind, float64(behind)/burstEnd.Sub(start).Seconds(), burstEnd.Sub(start).Round(time.Second))
 
 	// The drain: every case the intake opened gets its round scheduled, the
 	// burst's last. Rounds started before the burst ended were scheduled

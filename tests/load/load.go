@@ -129,10 +129,25 @@ func (l *load) setUp(ctx context.Context) error {
 }
 
 // profile records a CPU profile of each named process ("report",
-// "report-dapr", ...) for d, and its heap at the end, under tag; wait blocks
-// until they are written.
+// "report-dapr", ...) for d, and its heap at the end, under tag, and every
+// process's CPU time over the same window (cpu.go: <tag>-cpu.txt and a
+// note); wait blocks until they are written.
 func (l *load) profile(ctx context.Context, tag string, d time.Duration, names ...string) (wait func()) {
 	var wg sync.WaitGroup
+	before := sampleCPU()
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(d):
+		}
+		u := cpuBetween(before, sampleCPU())
+		logf("phase %s: CPU in the profile window: %s", tag, u)
+		l.note("%s: CPU in the profile window: %s", tag, u)
+		if err := os.WriteFile(filepath.Join(l.profiles, tag+"-cpu.txt"), []byte(u.String()+"\n"), 0o644); err != nil {
+			logf("profile %s: %v", tag, err)
+		}
+	})
 	for _, name := range names {
 		base, ok := l.plat.PprofURL(name)
 		if !ok {

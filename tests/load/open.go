@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,6 +236,11 @@ func (l *load) open(ctx context.Context) error {
 		per := float64(liveAfter-liveBefore) / float64(open)
 		l.note("open: the sidecar's live heap (after a forced GC, pprof heap?gc=1) went from %s to %s: %.1f KiB per open round, %s at %d (the engine keeps every unfinished workflow's state in memory; the rest of the RSS is the GC's headroom and the binary's pages)",
 			mib(float64(liveBefore)), mib(float64(liveAfter)), per/1024, mib(float64(liveBefore)+per*float64(target)), target)
+	}
+	if base, ok := l.plat.PprofURL("report-dapr"); ok { // what holds the open rounds' memory
+		if err := fetch(ctx, l.hc, base+"/debug/pprof/heap", filepath.Join(l.profiles, "open-report-dapr-heap.pprof"), time.Minute); err != nil {
+			logf("heap profile of report-dapr: %v", err)
+		}
 	}
 	return l.voteSample(ctx, prefix, sample)
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,15 +18,18 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/govern/tests/platform"
 )
 
-// rounds: full rounds per second (report filed, jury drawn, three votes
-// from voting bots, decision, its outbox) beside a bare Dapr workflow of the
-// same shape (one activity, then three external events) that a probe worker
-// registers against the report app's own sidecar; then vote -> decision
-// visible p50/p99 (from the 202 of the last vote a round received before its
-// decision was seen to the moment the decision was read from the report
-// database, polled every 20 ms).
+// rounds: full rounds per second (report filed, jury drawn, votes from
+// voting bots until the quorum vote decides, decision, its outbox) beside a
+// bare Dapr workflow of the round's old shape (one activity, then three
+// external events) that a probe worker registers against the report app's
+// own sidecar; then vote -> decision visible p50/p99 (from the start of the
+// quorum vote's request, the last accepted vote sent before the decision
+// was seen, to the moment the decision was read from the report database,
+// polled every 20 ms).
 //
 // The probe runs first, while the report app is stopped: a sidecar hands
 // its workflow work items to any worker connected to it, so the app and the
@@ -77,6 +83,14 @@ func (l *load) rounds(ctx context.Context) error {
 		return got >= int(filed.Done), fmt.Sprintf("%d/%d decided, %d votes accepted", got, filed.Done, b.accepted.Load()), nil
 	})
 	elapsed := time.Since(start)
+	// The quorum vote's decision is visible before that vote is answered:
+	// stopping the bots now would cancel votes the database has counted.
+	if err == nil {
+		err = waitFor(ctx, 30*time.Second, 20*time.Millisecond, "every vote answered", func() (bool, string, error) {
+			n := b.inflight.Load()
+			return n == 0, fmt.Sprintf("%d votes in flight", n), nil
+		})
+	}
 	wait()
 	if err != nil {
 		return err
@@ -226,6 +240,7 @@ type voters struct {
 	accepted atomic.Int64
 	late     atomic.Int64 // case_closed: the quorum vote had closed the case
 	refused  atomic.Int64
+	inflight atomic.Int64 // votes not answered yet
 	wg       sync.WaitGroup
 
 	mu      sync.Mutex
@@ -247,11 +262,20 @@ func (l *load) newVoters(ctx context.Context, n int) (*voters, error) {
 	return b, nil
 }
 
+// run starts every bot the way a juror's app works: it listens on its task
+// stream (pushed as the draw commits) and lists its tasks now and then to
+// catch up on what a stream (re)opening missed. Polling alone at 10/s a bot
+// cost the machine more than the rounds' own requests.
 func (b *voters) run(ctx context.Context) {
+	sc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(b.jurors) + 1}}
 	for _, j := range b.jurors {
+		b.wg.Go(func() { b.stream(ctx, sc, j) })
 		b.wg.Go(func() { b.poll(ctx, j) })
 	}
 }
+
+// catchUp is how often a bot lists its tasks besides its stream.
+const catchUp = time.Second
 
 func (b *voters) poll(ctx context.Context, juror string) {
 	c := b.l.client("reviewer", juror)
@@ -264,19 +288,54 @@ func (b *voters) poll(ctx context.Context, juror string) {
 		}
 		if err == nil && resp.Status == http.StatusOK && resp.JSON(&tasks) == nil {
 			for _, t := range tasks.Items {
-				b.mu.Lock()
-				fresh := !b.seen[juror+"|"+t.CaseID]
-				b.seen[juror+"|"+t.CaseID] = true
-				b.mu.Unlock()
-				if fresh {
-					b.wg.Go(func() { b.vote(ctx, juror, t.CaseID) })
-				}
+				b.offer(ctx, juror, t.CaseID)
 			}
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(catchUp):
 		}
+	}
+}
+
+// stream reads the juror's task stream (server-sent events, one task JSON
+// per data line), reopening it when it ends.
+func (b *voters) stream(ctx context.Context, hc *http.Client, juror string) {
+	url := b.l.plat.AppURL("reviewer") + "/v1/reviewers/" + juror + "/stream"
+	token := platform.Token(juror)
+	for ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if resp, err := hc.Do(req); err == nil {
+			if resp.StatusCode == http.StatusOK {
+				sc := bufio.NewScanner(resp.Body)
+				for sc.Scan() {
+					data, ok := strings.CutPrefix(sc.Text(), "data: ")
+					var t struct {
+						CaseID string `json:"case_id"`
+					}
+					if ok && json.Unmarshal([]byte(data), &t) == nil && t.CaseID != "" {
+						b.offer(ctx, juror, t.CaseID)
+					}
+				}
+			}
+			resp.Body.Close()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// offer votes on the juror's task of caseID, once.
+func (b *voters) offer(ctx context.Context, juror, caseID string) {
+	b.mu.Lock()
+	fresh := !b.seen[juror+"|"+caseID]
+	b.seen[juror+"|"+caseID] = true
+	b.mu.Unlock()
+	if fresh {
+		b.wg.Go(func() { b.vote(ctx, juror, caseID) })
 	}
 }
 
@@ -286,6 +345,8 @@ func (b *voters) poll(ctx context.Context, juror string) {
 // the case before it answers); a case_closed answer is a vote that came
 // after the quorum, not a refusal.
 func (b *voters) vote(ctx context.Context, juror, caseID string) {
+	b.inflight.Add(1)
+	defer b.inflight.Add(-1)
 	c := b.l.client("report", juror)
 	decision := "reject"
 	if hash32(caseID)%2 == 0 {

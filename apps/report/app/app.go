@@ -543,13 +543,14 @@ func (s *Service) RunRoundStarter(ctx context.Context, interval time.Duration) {
 	loop.Every(ctx, s.Log, "start rounds", interval, s.RoundsDue, s.StartPendingRounds)
 }
 
-// StartPendingRounds starts every case's round that has not started yet,
-// keeping RoundStarterPace rounds in flight (re-read after every batch, so
-// that a burst of reports slows it and the burst's end speeds it up). It is
-// safe on every replica: starting a round that exists changes nothing.
+// StartPendingRounds starts every case's round that has not started yet, at
+// RoundStarterPace (re-read before every start, so that a burst of reports
+// slows it at once, and after every batch, so that the burst's end speeds it
+// up). It is safe on every replica: starting a round that exists changes
+// nothing.
 func (s *Service) StartPendingRounds(ctx context.Context) error {
 	for {
-		inFlight := RoundStarterPace(s.intake.lastSecond(sinceStart()))
+		inFlight, gap := RoundStarterPace(s.intake.lastSecond(sinceStart()))
 		batch := 4 * inFlight
 		pending, err := s.Repo.RoundsNotStarted(ctx, s.Now(), batch)
 		if err != nil {
@@ -561,7 +562,20 @@ func (s *Service) StartPendingRounds(ctx context.Context) error {
 			errs []error
 			sem  = make(chan struct{}, inFlight)
 		)
-		for _, in := range pending {
+		slowed := false
+		for i, in := range pending {
+			if now, _ := RoundStarterPace(s.intake.lastSecond(sinceStart())); now < inFlight {
+				slowed = true // the intake got busy: the rest at its pace
+				break
+			}
+			if i > 0 && gap > 0 {
+				select {
+				case <-ctx.Done():
+					wg.Wait()
+					return ctx.Err()
+				case <-time.After(gap):
+				}
+			}
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
@@ -577,7 +591,7 @@ func (s *Service) StartPendingRounds(ctx context.Context) error {
 		if len(errs) > 0 {
 			return errors.Join(errs...)
 		}
-		if len(pending) < batch {
+		if len(pending) < batch && !slowed {
 			return nil
 		}
 	}

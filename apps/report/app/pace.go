@@ -6,27 +6,29 @@ import (
 )
 
 // The round starter schedules rounds behind the intake: while reports arrive
-// faster than BusyIntake a second, it keeps RoundStartersBehindIntake
-// rounds in flight, so that the workflow engine's work (the sidecar, the
-// scheduler, their state transactions, the first draws) does not take the
-// cores the intake needs; once the intake slows, it keeps RoundStarters in
-// flight and the backlog drains as fast as the engine takes the starts.
-// The backlog is the cases table (round_started_at IS NULL), so nothing
-// waits in memory: a crash or a refused start leaves the case for the next
-// sweep.
+// faster than BusyIntake a second, it starts one round at a time, at most
+// RoundStartsBehindIntake a second, so that the workflow engine's work (the
+// sidecar, the scheduler, their state transactions, the first draws: about
+// 30 ms of CPU a round on the machine of docs/BENCHMARKS.md) does not take
+// the cores the intake needs, and yet rounds keep starting under a
+// sustained intake; once the intake slows, it keeps RoundStarters in flight
+// and the backlog drains as fast as the engine takes the starts. The
+// backlog is the cases table (round_started_at IS NULL), so nothing waits
+// in memory: a crash or a refused start leaves the case for the next sweep.
 const (
-	RoundStarters             = 32
-	RoundStartersBehindIntake = 2
-	BusyIntake                = 100
+	RoundStarters           = 32
+	RoundStartsBehindIntake = 5
+	BusyIntake              = 100
 )
 
-// RoundStarterPace is how many rounds to have in flight at once, given how
-// many reports this replica filed in the last full second.
-func RoundStarterPace(reportsLastSecond int) int {
+// RoundStarterPace is how many rounds to have in flight at once, and the
+// least time between two starts, given how many reports this replica filed
+// in the last full second.
+func RoundStarterPace(reportsLastSecond int) (inFlight int, gap time.Duration) {
 	if reportsLastSecond >= BusyIntake {
-		return RoundStartersBehindIntake
+		return 1, time.Second / RoundStartsBehindIntake
 	}
-	return RoundStarters
+	return RoundStarters, 0
 }
 
 // intakeMeter counts filed reports per second of the process's monotonic

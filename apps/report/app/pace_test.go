@@ -6,16 +6,16 @@ import (
 )
 
 func TestRoundStarterPaceKeepsBehindABusyIntake(t *testing.T) {
-	if got := RoundStarterPace(0); got != RoundStarters {
-		t.Fatalf("idle intake: %d starters, want %d", got, RoundStarters)
+	for _, n := range []int{0, BusyIntake - 1} {
+		if in, gap := RoundStarterPace(n); in != RoundStarters || gap != 0 {
+			t.Fatalf("%d reports/s: %d starters %s apart, want %d at once", n, in, gap, RoundStarters)
+		}
 	}
-	if got := RoundStarterPace(BusyIntake - 1); got != RoundStarters {
-		t.Fatalf("slow intake: %d starters, want %d", got, RoundStarters)
+	in, gap := RoundStarterPace(BusyIntake)
+	if in != 1 || gap != time.Second/RoundStartsBehindIntake {
+		t.Fatalf("busy intake: %d starters %s apart, want 1 every %s", in, gap, time.Second/RoundStartsBehindIntake)
 	}
-	if got := RoundStarterPace(BusyIntake); got != RoundStartersBehindIntake {
-		t.Fatalf("busy intake: %d starters, want %d", got, RoundStartersBehindIntake)
-	}
-	if RoundStartersBehindIntake < 1 {
+	if RoundStartsBehindIntake < 1 {
 		t.Fatal("the starter must never stop: rounds must start even under a sustained intake")
 	}
 }
