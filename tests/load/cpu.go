@@ -14,7 +14,10 @@ import (
 // Where the cores go during a profile window: every process's user and
 // system time (from /proc, so PostgreSQL's backends, the scheduler and the
 // load tool itself count too, not only the processes that serve pprof),
-// summed by role: the command name, or "<app id>-dapr" for a sidecar.
+// taken per process (a process that started in the window counts whole)
+// and summed by role: the command name, "<app id>-dapr" for a sidecar, and
+// "kernel workers" for the kworker threads, whose names change with the
+// work they do.
 
 // userHZ is the kernel's clock tick for /proc times (USER_HZ, 100 on Linux).
 const userHZ = 100
@@ -23,13 +26,18 @@ const userHZ = 100
 // and total ticks (/proc/stat).
 type cpuSample struct {
 	at         time.Time
-	byRole     map[string]uint64
+	procs      map[string]procCPU // by pid
 	busy, all  uint64
 	unreadable bool
 }
 
+type procCPU struct {
+	role  string
+	ticks uint64
+}
+
 func sampleCPU() cpuSample {
-	s := cpuSample{at: time.Now(), byRole: map[string]uint64{}}
+	s := cpuSample{at: time.Now(), procs: map[string]procCPU{}}
 	if b, err := os.ReadFile("/proc/stat"); err == nil {
 		line, _, _ := bytes.Cut(b, []byte("\n"))
 		f := strings.Fields(string(line))
@@ -47,7 +55,7 @@ func sampleCPU() cpuSample {
 	for _, d := range dirs {
 		role, ticks, ok := processCPU(d)
 		if ok {
-			s.byRole[role] += ticks
+			s.procs[filepath.Base(d)] = procCPU{role, ticks}
 		}
 	}
 	return s
@@ -70,6 +78,9 @@ func processCPU(dir string) (string, uint64, bool) {
 	}
 	utime, _ := strconv.ParseUint(f[11], 10, 64)
 	stime, _ := strconv.ParseUint(f[12], 10, 64)
+	if strings.HasPrefix(comm, "kworker/") {
+		comm = "kernel workers"
+	}
 	if comm == "daprd" {
 		if cmd, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil {
 			args := strings.Split(string(cmd), "\x00")
@@ -101,8 +112,18 @@ func cpuBetween(a, b cpuSample) cpuUse {
 		u.busy = float64(b.busy-a.busy) / float64(b.all-a.all)
 	}
 	secs := u.window.Seconds()
-	for role, t := range b.byRole {
-		if d := int64(t) - int64(a.byRole[role]); d > 0 && secs > 0 {
+	byRole := map[string]uint64{}
+	for pid, p := range b.procs {
+		before, ok := a.procs[pid]
+		switch {
+		case !ok || before.ticks > p.ticks: // started in the window (or a new process under an old pid)
+			byRole[p.role] += p.ticks
+		default:
+			byRole[p.role] += p.ticks - before.ticks
+		}
+	}
+	for role, d := range byRole {
+		if d > 0 && secs > 0 {
 			u.roles = append(u.roles, roleUse{role, float64(d) / userHZ / secs})
 		}
 	}

@@ -10,9 +10,13 @@ import (
 
 func TestCPUBetweenGivesEachRoleItsCoresBiggestFirst(t *testing.T) {
 	at := time.Now()
-	a := cpuSample{at: at, byRole: map[string]uint64{"postgres": 100, "report": 50}, busy: 1000, all: 2000}
-	b := cpuSample{at: at.Add(10 * time.Second), byRole: map[string]uint64{"postgres": 800, "report": 450, "load": 30},
-		busy: 2900, all: 4000}
+	a := cpuSample{at: at, procs: map[string]procCPU{"1": {"postgres", 60}, "2": {"postgres", 40}, "3": {"report", 50},
+		"4": {"kernel workers", 5000}}, busy: 1000, all: 2000}
+	b := cpuSample{at: at.Add(10 * time.Second), procs: map[string]procCPU{
+		"1": {"postgres", 460}, "2": {"postgres", 340}, "3": {"report", 450},
+		"4":  {"kernel workers", 5000}, // idle all along: counts nothing, whatever it did before
+		"99": {"load", 30},             // started in the window: counts whole
+	}, busy: 2900, all: 4000}
 	u := cpuBetween(a, b)
 	want := []roleUse{{"postgres", 0.7}, {"report", 0.4}, {"load", 0.03}}
 	if len(u.roles) != len(want) {
@@ -43,7 +47,7 @@ func TestProcessCPUReadsThisProcess(t *testing.T) {
 	if want := string(comm[:len(comm)-1]); role != want {
 		t.Fatalf("role %q, want the command name %q", role, want)
 	}
-	if s := sampleCPU(); s.unreadable || s.all == 0 || len(s.byRole) == 0 {
+	if s := sampleCPU(); s.unreadable || s.all == 0 || len(s.procs) == 0 {
 		t.Fatalf("sample %+v", s)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/govern/kit/httpx"
 	"github.com/govern/kit/outbox"
+	"github.com/govern/kit/pg"
 	"github.com/govern/kit/telemetry"
 	"github.com/govern/report/app"
 	"github.com/govern/report/domain"
@@ -292,81 +293,109 @@ func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, commen
 		return v, err
 	}
 	defer tx.Rollback(ctx)
+	// The case's lock, then the juror's seat in its current round (only a
+	// seat of the current round votes: an earlier round's jurors sat on a
+	// decision the appeal replaces), in one round trip.
 	var (
-		status, traceparent string
-		round               int
-		policy              domain.Policy
+		status, traceparent, state string
+		round                      int
+		policy                     domain.Policy
+		deadline                   time.Time
+		noCase, noSeat             bool
 	)
-	err = tx.QueryRow(ctx, `SELECT status, round, policy, coalesce(traceparent, '') FROM cases WHERE id = $1 FOR UPDATE`,
-		caseID).Scan(&status, &round, &policy, &traceparent)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return v, domain.ErrCaseNotFound
-	}
-	if err != nil {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT status, round, policy, coalesce(traceparent, '') FROM cases WHERE id = $1 FOR UPDATE`, caseID).
+		QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&status, &round, &policy, &traceparent)
+			noCase = errors.Is(err, pgx.ErrNoRows)
+			return ignoreNoRows(err)
+		})
+	b.Queue(`SELECT state, deadline FROM case_jurors WHERE case_id = $1 AND juror_id = $2
+		AND round = (SELECT round FROM cases WHERE id = $1) FOR UPDATE`, caseID, jurorID).
+		QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&state, &deadline)
+			noSeat = errors.Is(err, pgx.ErrNoRows)
+			return ignoreNoRows(err)
+		})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return v, err
 	}
-	v.Round = round
-	var (
-		state    string
-		deadline time.Time
-	)
-	// Only a seat of the current round votes: an earlier round's jurors sat
-	// on a decision the appeal replaces.
-	err = tx.QueryRow(ctx, `SELECT state, deadline FROM case_jurors WHERE case_id = $1 AND juror_id = $2 AND round = $3 FOR UPDATE`,
-		caseID, jurorID, round).Scan(&state, &deadline)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return app.Voted{}, domain.ErrNotJuror
-	case err != nil:
-		return app.Voted{}, err
+	case noCase:
+		return v, domain.ErrCaseNotFound
+	case noSeat:
+		return v, domain.ErrNotJuror
 	}
 	if err := domain.MayVote(state, deadline, now); err != nil {
-		return app.Voted{}, err
+		return v, err
 	}
 	if domain.Closed(status) {
-		return app.Voted{}, domain.ErrCaseClosed
+		return v, domain.ErrCaseClosed
 	}
-	if _, err := tx.Exec(ctx, `UPDATE case_jurors SET state = 'voted', decision = $3, comment = nullif($4, ''), voted_at = $5
-		WHERE case_id = $1 AND juror_id = $2`, caseID, jurorID, decision, comment, now); err != nil {
-		return app.Voted{}, err
+	v.Round = round
+
+	// The vote, its timeline event, its task's close and the round's tally
+	// with it, in one round trip.
+	var tally domain.Tally
+	b = &pgx.Batch{}
+	q := pg.Batched{B: b}
+	b.Queue(`UPDATE case_jurors SET state = 'voted', decision = $3, comment = nullif($4, ''), voted_at = $5
+		WHERE case_id = $1 AND juror_id = $2`, caseID, jurorID, decision, comment, now)
+	if err := recordEvent(ctx, q, app.Event{CaseID: caseID, At: now, Kind: app.EventVoted, JurorID: jurorID}); err != nil {
+		return v, err
 	}
-	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventVoted, JurorID: jurorID}); err != nil {
-		return app.Voted{}, err
+	if err := enqueueTaskClose(ctx, q, caseID, jurorID, "voted"); err != nil {
+		return v, err
 	}
-	if !policy.IsAdaptive() { // an adaptive round weighs its votes itself (CloseCase)
+	b.Queue(`SELECT count(*) FILTER (WHERE decision = $3), count(*) FILTER (WHERE decision = $4) FROM case_jurors
+		WHERE case_id = $1 AND round = $2 AND state = 'voted'`, caseID, round, domain.VoteUphold, domain.VoteReject).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&tally.Uphold, &tally.Reject) })
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return v, err
+	}
+	// An adaptive round weighs its votes itself (CloseCase).
+	if _, ok := tally.Decided(policy.Quorum); ok && !policy.IsAdaptive() {
 		c, d, err := loadDecision(ctx, tx, caseID, false)
 		if err != nil {
-			return app.Voted{}, err
+			return v, err
 		}
-		if _, ok := tallyOf(d.Votes).Decided(c.Policy.Quorum); ok {
-			// The decision belongs to the round's trace (its publication
-			// and credits follow it there), linked to the vote's own.
-			dctx, span := telemetry.Start(telemetry.WithTraceparent(ctx, traceparent), "decide case",
-				trace.WithLinks(trace.LinkFromContext(ctx)), trace.WithAttributes(telemetry.CaseID.String(caseID)))
-			err := decide(dctx, tx, c, &d, now, "")
-			telemetry.End(span, err)
-			if err != nil {
-				return app.Voted{}, err
-			}
-			v.Decided = &d
+		// The decision belongs to the round's trace (its publication and
+		// credits follow it there), linked to the vote's own.
+		dctx, span := telemetry.Start(telemetry.WithTraceparent(ctx, traceparent), "decide case",
+			trace.WithLinks(trace.LinkFromContext(ctx)), trace.WithAttributes(telemetry.CaseID.String(caseID)))
+		err = decide(dctx, tx, c, &d, now, "")
+		telemetry.End(span, err)
+		if err != nil {
+			return v, err
 		}
+		v.Decided = &d
 	}
+
+	// The vote's hand-over to the round (telling it of the decision, if
+	// any), and both effects held back for VoteHandOverDelay.
 	ev := app.RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision, Round: round}
 	if v.Decided != nil {
 		ev.Closed = v.Decided.Decision
 	}
-	if err := outbox.Enqueue(ctx, tx, app.EffectRoundEvent, ev.Key(), ev); err != nil {
-		return app.Voted{}, err
-	}
-	if err := enqueueTaskClose(ctx, tx, caseID, jurorID, "voted"); err != nil {
-		return app.Voted{}, err
+	b = &pgx.Batch{}
+	if err := outbox.Enqueue(ctx, pg.Batched{B: b}, app.EffectRoundEvent, ev.Key(), ev); err != nil {
+		return v, err
 	}
 	closeKey := app.TaskClose{CaseID: caseID, JurorID: jurorID}.Key()
-	if _, err := tx.Exec(ctx, `UPDATE outbox SET next_at = now() + $3::interval WHERE dedup_key IN ($1, $2) AND dead_at IS NULL`,
-		ev.Key(), closeKey, app.VoteHandOverDelay.String()); err != nil {
-		return app.Voted{}, err
+	b.Queue(`UPDATE outbox SET next_at = now() + $3::interval WHERE dedup_key IN ($1, $2) AND dead_at IS NULL`,
+		ev.Key(), closeKey, app.VoteHandOverDelay.String())
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return v, err
 	}
 	return v, tx.Commit(ctx)
+}
+
+// ignoreNoRows is err unless it says the query found no row.
+func ignoreNoRows(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	return err
 }
 
 // ForgetEffect deletes a pending outbox row by its key (a relay working on
@@ -376,7 +405,7 @@ func (r *Repo) ForgetEffect(ctx context.Context, key string) error {
 	return err
 }
 
-func enqueueTaskClose(ctx context.Context, tx pgx.Tx, caseID, jurorID, reason string) error {
+func enqueueTaskClose(ctx context.Context, tx execer, caseID, jurorID, reason string) error {
 	c := app.TaskClose{CaseID: caseID, JurorID: jurorID, Reason: reason}
 	return outbox.Enqueue(ctx, tx, app.EffectCloseTask, c.Key(), c)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/govern/kit/outbox"
+	"github.com/govern/kit/pg"
 	"github.com/govern/reviewer/app"
 	"github.com/govern/reviewer/domain"
 )
@@ -119,7 +120,7 @@ func (r *Repository) drawJury(ctx context.Context, req domain.DrawRequest, sel a
 			req.CaseID, req.DrawID, req.Target.Kind, req.Target.ID, req.Target.OwnerID, req.Reason, req.Deadline, jurors,
 			max(req.Round, 1))
 		b.Queue(`UPDATE jurors SET assigned = assigned + 1, updated_at = now() WHERE user_id = ANY($1)`, jurors)
-		err = outbox.Enqueue(ctx, batched{b}, app.OutboxTaskAssigned, app.OutboxTaskAssigned+"/"+req.DrawID,
+		err = outbox.Enqueue(ctx, pg.Batched{B: b}, app.OutboxTaskAssigned, app.OutboxTaskAssigned+"/"+req.DrawID,
 			app.AnnouncementFor(d, req))
 		if err != nil {
 			return err
@@ -130,15 +131,6 @@ func (r *Repository) drawJury(ctx context.Context, req domain.DrawRequest, sel a
 		return nil
 	})
 	return d, created, err
-}
-
-// batched queues statements into a batch: outbox.Enqueue's insert then goes
-// out with the draw's own writes. Errors surface when the batch is sent.
-type batched struct{ b *pgx.Batch }
-
-func (q batched) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	q.b.Queue(sql, args...)
-	return pgconn.CommandTag{}, nil
 }
 
 var errDrawnConcurrently = errors.New("draw recorded concurrently")
