@@ -208,10 +208,12 @@ type Decision struct {
 }
 
 // Voted is what recording a vote did: the case's round and, when the vote
-// decided the case, the decision (nil otherwise).
+// decided the case, the decision (nil otherwise) and when the case was
+// opened (for the round-age histogram, without reading the case again).
 type Voted struct {
-	Round   int
-	Decided *Decision
+	Round         int
+	Decided       *Decision
+	CaseCreatedAt time.Time
 }
 
 // ErrPoolTooSmall means the reviewer service has too few eligible jurors now.
@@ -652,7 +654,7 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 	if v.Decided != nil {
 		// The quorum vote closed the case: its publication is in the outbox.
 		s.Effects.Wake()
-		s.decided(ctx, *v.Decided, now, "")
+		s.decided(ctx, *v.Decided, v.CaseCreatedAt, "")
 		ev.Closed = v.Decided.Decision
 	}
 	// The vote's effects are in the outbox, held back for

@@ -375,17 +375,21 @@ func (s *Service) CloseRound(ctx context.Context, caseID string, round int, fail
 	}
 	s.Effects.Wake()
 	if d.DecidedAt.Equal(now) { // not closed before (by an earlier run of the activity, or a vote)
-		s.decided(ctx, d, now, failure)
+		var created time.Time
+		if c, err := s.Repo.Case(ctx, caseID); err == nil {
+			created = c.CreatedAt
+		}
+		s.decided(ctx, d, created, failure)
 	}
 	return d, nil
 }
 
-// decided counts and logs a decision made at now (by the round's close or
-// by the quorum vote).
-func (s *Service) decided(ctx context.Context, d Decision, now time.Time, failure string) {
+// decided counts and logs a decision (by the round's close or by the
+// quorum vote) of a case opened at created (zero: unknown, not timed).
+func (s *Service) decided(ctx context.Context, d Decision, created time.Time, failure string) {
 	decisions.WithLabelValues(d.Decision).Inc()
-	if c, err := s.Repo.Case(ctx, d.CaseID); err == nil {
-		roundAge.Observe(now.Sub(c.CreatedAt).Seconds())
+	if !created.IsZero() {
+		roundAge.Observe(d.DecidedAt.Sub(created).Seconds())
 	}
 	s.Log.InfoContext(ctx, "case decided", "case_id", d.CaseID, "decision", d.Decision,
 		"uphold", d.Tally.Uphold, "reject", d.Tally.Reject, "failure", failure)

@@ -368,7 +368,7 @@ func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, commen
 		if err != nil {
 			return v, err
 		}
-		v.Decided = &d
+		v.Decided, v.CaseCreatedAt = &d, c.CreatedAt
 	}
 
 	// The vote's hand-over to the round (telling it of the decision, if
