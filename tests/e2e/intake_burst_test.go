@@ -14,23 +14,7 @@ import (
 func TestIntakeBurstWhileTheReportSidecarIsDeadStartsEveryRoundAfterIt(t *testing.T) {
 	ctx := ctxT(t)
 	db := reportDB(t, ctx)
-	if err := plat.Kill("report-dapr"); err != nil {
-		t.Fatal(err)
-	}
-	back := false
-	restart := func() {
-		if back {
-			return
-		}
-		back = true
-		if err := plat.StartSidecar("report"); err != nil {
-			t.Fatal(err)
-		}
-		if err := plat.WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(restart)
+	back := kill(t, ctx, "report-dapr")
 
 	const n = 80
 	var (
@@ -77,7 +61,7 @@ func TestIntakeBurstWhileTheReportSidecarIsDeadStartsEveryRoundAfterIt(t *testin
 		t.Fatalf("%d of %d rounds recorded started with the sidecar dead", n-left, n)
 	}
 
-	restart()
+	back()
 	eventually(t, "every round of the burst started", 90*time.Second, func() (bool, string) {
 		left := count(waiting)
 		return left == 0, fmt.Sprintf("%d cases without a round", left)

@@ -19,23 +19,7 @@ func TestTaskAssignedArrivesOnceTheReviewerSidecarIsBack(t *testing.T) {
 	newJurors(t, ctx, 3, tag)
 	usePoolTagged(t, ctx, tag)
 
-	if err := plat.Kill("reviewer-dapr"); err != nil {
-		t.Fatal(err)
-	}
-	down := true
-	restart := func() {
-		if !down {
-			return
-		}
-		down = false
-		if err := plat.StartSidecar("reviewer"); err != nil {
-			t.Fatal(err)
-		}
-		if err := plat.WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(restart)
+	back := kill(t, ctx, "reviewer-dapr")
 
 	caseID := unique("announce-case")
 	resp, jurors, err := drawJury(ctx, drawAsk{CaseID: caseID, Size: 3})
@@ -54,7 +38,7 @@ func TestTaskAssignedArrivesOnceTheReviewerSidecarIsBack(t *testing.T) {
 		t.Fatalf("%d task-assigned messages while the sidecar was down", n)
 	}
 
-	restart()
+	back()
 	eventually(t, "task-assigned for every juror", 45*time.Second, func() (bool, string) {
 		stream := redis(t, "XRANGE", "task-assigned", "-", "+")
 		for _, j := range jurors {

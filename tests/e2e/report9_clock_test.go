@@ -19,22 +19,13 @@ func TestVoteAfterTheJurorsDeadlineIsRefusedEvenWhileTheRoundLags(t *testing.T) 
 		rc.CaseID, juror).Scan(&deadline); err != nil {
 		t.Fatal(err)
 	}
-	if err := plat.Kill("report-dapr"); err != nil {
-		t.Fatal(err)
-	}
-	down := true
-	t.Cleanup(func() {
-		if down {
-			_ = plat.StartSidecar("report")
-		}
-	})
+	back := kill(t, ctx, "report-dapr")
 	time.Sleep(time.Until(deadline) + 200*time.Millisecond)
 	resp, err := vote(ctx, rc.CaseID, juror, "uphold")
 	if must(t, resp, err, 409); resp.ErrorCode() != "juror_released" {
 		t.Fatalf("late vote: %s", resp)
 	}
-	start(t, ctx, "report-dapr")
-	down = false
+	back()
 	c := waitClosed(t, ctx, rc.CaseID, 60*time.Second)
 	if c["status"] != "undecided" || c["tally"].(map[string]any)["uphold"] != float64(0) {
 		t.Fatalf("case %v: the late vote must not count", c)

@@ -62,15 +62,7 @@ func TestTheRoundOfACaseDecidedWhileItsSidecarWasDownEndsOnceItIsBack(t *testing
 	jurors := jurorsOf(t, ctx, rc.CaseID, 3)
 	resp, err := vote(ctx, rc.CaseID, jurors[0], "uphold")
 	must(t, resp, err, 202)
-	if err := plat.Kill("report-dapr"); err != nil {
-		t.Fatal(err)
-	}
-	down := true
-	t.Cleanup(func() {
-		if down {
-			_ = plat.StartSidecar("report")
-		}
-	})
+	back := kill(t, ctx, "report-dapr")
 	resp, err = vote(ctx, rc.CaseID, jurors[1], "uphold")
 	must(t, resp, err, 202)
 	if c := caseOf(t, ctx, rc.CaseID); c["status"] != "upheld" {
@@ -79,8 +71,7 @@ func TestTheRoundOfACaseDecidedWhileItsSidecarWasDownEndsOnceItIsBack(t *testing
 	// The relay tries the hand-over (held back for VoteHandOverDelay, 3 s)
 	// while the sidecar is still down.
 	time.Sleep(6 * time.Second)
-	start(t, ctx, "report-dapr")
-	down = false
+	back()
 	eventually(t, "the round ended", 60*time.Second, func() (bool, string) {
 		s := roundStatus(t, ctx, rc.CaseID)
 		return s == "COMPLETED", s
@@ -118,23 +109,14 @@ func TestTasksCloseOnceTheReviewerIsBack(t *testing.T) {
 	setPolicy(t, ctx, "item", 3, 3, "4s", "2m", 0, "undecided")
 	rc, _ := fileReport(t, ctx, "item")
 	jurors := jurorsOf(t, ctx, rc.CaseID, 3)
-	if err := plat.Kill("reviewer"); err != nil {
-		t.Fatal(err)
-	}
-	down := true
-	t.Cleanup(func() {
-		if down {
-			_ = plat.StartApp("reviewer")
-		}
-	})
+	back := kill(t, ctx, "reviewer")
 	resp, err := vote(ctx, rc.CaseID, jurors[0], "uphold")
 	must(t, resp, err, 202)
 	eventually(t, "two jurors released", 30*time.Second, func() (bool, string) {
 		c := caseOf(t, ctx, rc.CaseID)
 		return timelineKinds(c)["timed_out"] == 2, fmt.Sprint(c["timeline"])
 	})
-	start(t, ctx, "reviewer")
-	down = false
+	back()
 	eventually(t, "every task closed", 60*time.Second, func() (bool, string) {
 		open := openTasks(t, ctx, rc.CaseID, jurors)
 		return len(open) == 0, fmt.Sprint("open: ", open)

@@ -79,27 +79,57 @@ func startRedis(t *testing.T) {
 // "reviewer", ...), starts it again and waits until everything is ready.
 func restart(t *testing.T, ctx context.Context, process string) {
 	t.Helper()
+	kill(t, ctx, process)()
+}
+
+// kill kills -9 a process of the platform and returns back, which starts it
+// again (once) and waits until the platform is ready. A test that ends
+// before calling back has the process started again at its cleanup, so
+// the tests after it find the platform whole.
+func kill(t *testing.T, ctx context.Context, process string) (back func()) {
+	t.Helper()
 	if err := plat.Kill(process); err != nil {
 		t.Fatal(err)
 	}
-	start(t, ctx, process)
+	down := true
+	t.Cleanup(func() {
+		if !down {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := launch(process); err != nil {
+			t.Errorf("start %s again: %v", process, err)
+		} else if err := plat.WaitReady(ctx); err != nil {
+			t.Errorf("platform after starting %s again: %v", process, err)
+		}
+	})
+	return func() {
+		t.Helper()
+		if down {
+			down = false
+			start(t, ctx, process)
+		}
+	}
 }
 
 // start starts a killed process again and waits until the platform is ready.
 func start(t *testing.T, ctx context.Context, process string) {
 	t.Helper()
-	var err error
-	if app, ok := strings.CutSuffix(process, "-dapr"); ok {
-		err = plat.StartSidecar(app)
-	} else {
-		err = plat.StartApp(process)
-	}
-	if err != nil {
+	if err := launch(process); err != nil {
 		t.Fatal(err)
 	}
 	if err := plat.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// launch starts a process of the platform: an app, or "<app>-dapr".
+func launch(process string) error {
+	if app, ok := strings.CutSuffix(process, "-dapr"); ok {
+		return plat.StartSidecar(app)
+	}
+	return plat.StartApp(process)
 }
 
 // reportAppWith restarts the report app with extra environment variables for
