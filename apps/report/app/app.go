@@ -207,11 +207,12 @@ type Decision struct {
 	Note       string `json:"note,omitempty"`
 }
 
-// Voted is what recording a vote did: the case's round and, when the vote
-// decided the case, the decision (nil otherwise) and when the case was
-// opened (for the round-age histogram, without reading the case again).
+// Voted is what recording a vote did: the vote's hand-over to its round
+// (the event the transaction put in the outbox) and, when the vote decided
+// the case, the decision (nil otherwise) and when the case was opened (for
+// the round-age histogram, without reading the case again).
 type Voted struct {
-	Round         int
+	Event         RoundEvent
 	Decided       *Decision
 	CaseCreatedAt time.Time
 }
@@ -641,8 +642,7 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 		return err
 	}
 	telemetry.Tag(ctx, telemetry.CaseID.String(caseID), telemetry.UserID.String(jurorID))
-	now := s.Now().UTC()
-	v, err := s.Repo.RecordVote(ctx, caseID, jurorID, decision, comment, now)
+	v, err := s.Repo.RecordVote(ctx, caseID, jurorID, decision, comment, s.Now().UTC())
 	if errors.Is(err, domain.ErrCaseNotFound) {
 		return s.castGoldVote(ctx, caseID, jurorID, decision, comment)
 	}
@@ -650,12 +650,11 @@ func (s *Service) CastVote(ctx context.Context, caseID, jurorID, decision, comme
 		return err
 	}
 	s.Log.InfoContext(ctx, "vote recorded", "case_id", caseID, "juror_id", jurorID)
-	ev := RoundEvent{CaseID: caseID, JurorID: jurorID, Decision: decision, Round: v.Round}
+	ev := v.Event
 	if v.Decided != nil {
 		// The quorum vote closed the case: its publication is in the outbox.
 		s.Effects.Wake()
 		s.decided(ctx, *v.Decided, v.CaseCreatedAt, "")
-		ev.Closed = v.Decided.Decision
 	}
 	// The vote's effects are in the outbox, held back for
 	// VoteHandOverDelay: the request carries them out directly first, so

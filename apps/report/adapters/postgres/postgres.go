@@ -332,7 +332,6 @@ func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, commen
 	if domain.Closed(status) {
 		return v, domain.ErrCaseClosed
 	}
-	v.Round = round
 
 	// The vote, its timeline event, its task's close and the round's tally
 	// with it, in one round trip.
@@ -377,6 +376,7 @@ func (r *Repo) RecordVote(ctx context.Context, caseID, jurorID, decision, commen
 	if v.Decided != nil {
 		ev.Closed = v.Decided.Decision
 	}
+	v.Event = ev
 	b = &pgx.Batch{}
 	if err := outbox.Enqueue(ctx, pg.Batched{B: b}, app.EffectRoundEvent, ev.Key(), ev); err != nil {
 		return v, err
