@@ -5,7 +5,7 @@
 # and the bare ceiling is measured on the same server. The apps and sidecars
 # serve pprof on 127.0.0.1 (GOVERN_PPROF_BASE); profiles go to
 # .local/load/profiles. Settings: LOAD_PHASES, LOAD_SCALE, LOAD_USERS, LOAD_DRAIN_MAX, LOAD_OPEN_MAX,
-# LOAD_OUT (tests/load/main.go), LOAD_PROFILE (load, the default, or load-b / load-c:
+# LOAD_SIDECAR_GOMEMLIMIT, LOAD_OUT (tests/load/main.go), LOAD_PROFILE (load, the default, or load-b / load-c:
 # other ports, for more runs on the same machine). Not part of make test.
 source "$(dirname "$0")/lib.sh"
 profile "${LOAD_PROFILE:-load}"

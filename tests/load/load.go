@@ -245,7 +245,7 @@ func writeBenchmarks(file, table string) error {
 		head, rest = "# Benchmarks\n\nWritten by `make load` (tests/load).\n\n", ""
 	}
 	cmd := "make load"
-	for _, k := range []string{"LOAD_PHASES", "LOAD_SCALE", "LOAD_USERS", "LOAD_DRAIN_MAX", "LOAD_OPEN_MAX"} {
+	for _, k := range []string{"LOAD_PHASES", "LOAD_SCALE", "LOAD_USERS", "LOAD_DRAIN_MAX", "LOAD_OPEN_MAX", "LOAD_SIDECAR_GOMEMLIMIT"} {
 		if v := os.Getenv(k); v != "" {
 			cmd = k + "=" + v + " " + cmd
 		}

@@ -19,6 +19,7 @@
 //	LOAD_USERS        eligible users seeded for the jury draw (default 200000)
 //	LOAD_DRAIN_MAX    longest wait for the intake's round backlog to drain (default 3m)
 //	LOAD_OPEN_MAX     longest the open phase goes on opening rounds (default 4m)
+//	LOAD_SIDECAR_GOMEMLIMIT  the report sidecar's GOMEMLIMIT (default 800MiB; "off" for none)
 //	LOAD_OUT          the table's file (default docs/BENCHMARKS.md; "-" only prints)
 package main
 
@@ -28,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +52,20 @@ type options struct {
 	openMax  time.Duration
 	users    int
 	out      string
+	// sidecarMemLimit is the report sidecar's GOMEMLIMIT ("" for none).
+	sidecarMemLimit string
 }
+
+// defaultSidecarMemLimit is the report sidecar's GOMEMLIMIT in the load
+// run: a report pod sized for the issue's 100,000 open rounds has 1 GiB for
+// its two containers, about 100 MiB of it the app's, and the sidecar's
+// GOMEMLIMIT at about 90 % of the rest (the rule manifests/README.md gives).
+// Without one, the sidecar's heap grows to twice its live heap (GOGC=100)
+// before it collects, and its RSS says more about the collector's pace than
+// about what the open rounds hold.
+const defaultSidecarMemLimit = "800MiB"
+
+var memLimitRE = regexp.MustCompile(`^[0-9]+(B|KiB|MiB|GiB)$`)
 
 func env(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -83,6 +98,12 @@ func parseOptions() (options, error) {
 	if o.users, err = strconv.Atoi(env("LOAD_USERS", "200000")); err != nil || o.users < 5 {
 		return o, fmt.Errorf("LOAD_USERS must be a whole number of at least 5")
 	}
+	switch o.sidecarMemLimit = env("LOAD_SIDECAR_GOMEMLIMIT", defaultSidecarMemLimit); {
+	case o.sidecarMemLimit == "off":
+		o.sidecarMemLimit = ""
+	case !memLimitRE.MatchString(o.sidecarMemLimit):
+		return o, fmt.Errorf("LOAD_SIDECAR_GOMEMLIMIT must be a size such as 800MiB, or off")
+	}
 	o.out = env("LOAD_OUT", filepath.Join(os.Getenv("GOVERN_ROOT"), "docs", "BENCHMARKS.md"))
 	return o, nil
 }
@@ -106,8 +127,12 @@ func run(o options) int {
 	// harness's 1 s gauges and sweeps (for the tests' sake) are extra work
 	// no deployment does (the case gauge alone scanned every case once a
 	// second).
-	plat, err := platform.FromEnvWith(platform.Options{AppEnv: []string{
-		"ROUND_SWEEP_INTERVAL=5s", "CASE_GAUGE_INTERVAL=15s", "POOL_GAUGE_INTERVAL=15s"}})
+	popts := platform.Options{AppEnv: []string{
+		"ROUND_SWEEP_INTERVAL=5s", "CASE_GAUGE_INTERVAL=15s", "POOL_GAUGE_INTERVAL=15s"}}
+	if o.sidecarMemLimit != "" {
+		popts.SidecarEnv = map[string][]string{"report": {"GOMEMLIMIT=" + o.sidecarMemLimit}}
+	}
+	plat, err := platform.FromEnvWith(popts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		return 2

@@ -93,6 +93,14 @@ func rssGrowth(samples []rssSample, target int64) (whole, half, extWhole, extHal
 
 func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
 
+// overUnder places b against the open rounds' target of 1 GiB.
+func overUnder(b int64) string {
+	if b >= 1<<30 {
+		return "over"
+	}
+	return "under"
+}
+
 // openBacklog bounds the filed cases still waiting for their jury while
 // the phase goes on filing: the round starter schedules rounds at the
 // engine's pace, and the phase stops at LOAD_OPEN_MAX with few cases left
@@ -221,22 +229,34 @@ func (l *load) open(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("open: no round opened in %s (%d filed)", filing.Round(time.Second), filed.Load())
 	}
-	verdict := "under"
-	if extHalf >= 1<<30 {
-		verdict = "over"
-	}
-	l.add(fmt.Sprintf("open rounds per instance, RSS of report app + sidecar (%d opened in %s, LOAD_OPEN_MAX %s)", open, filing.Round(time.Second), l.o.openMax),
-		fmt.Sprintf("%s + %s = %s with %d open (before: %s + %s = %s); per open round %.1f KiB (second half %.1f KiB); extrapolated to %d: %s (second half's slope: %s)",
-			mib(float64(after.app)), mib(float64(after.sidecar)), mib(float64(after.total())), open,
-			mib(float64(before.app)), mib(float64(before.sidecar)), mib(float64(before.total())),
-			whole/1024, half/1024, target, mib(extWhole), mib(extHalf)),
-		fmt.Sprintf("target < 1 GiB together at %d open rounds (%s it by the second half's slope)", target, verdict), 0)
 	l.note("open: %d reports filed in %s, %d cases still waiting for their jury when the memory was read", filed.Load(), filing.Round(time.Second), pending)
+	liveAt := ""
 	if liveAfter, ok := l.liveHeap(ctx, "report-dapr"); ok && liveOK && open > 0 {
 		per := float64(liveAfter-liveBefore) / float64(open)
+		liveAt = mib(float64(liveBefore) + per*float64(target))
 		l.note("open: the sidecar's live heap (after a forced GC, pprof heap?gc=1) went from %s to %s: %.1f KiB per open round, %s at %d (the engine keeps every unfinished workflow's state in memory; the rest of the RSS is the GC's headroom and the binary's pages)",
-			mib(float64(liveBefore)), mib(float64(liveAfter)), per/1024, mib(float64(liveBefore)+per*float64(target)), target)
+			mib(float64(liveBefore)), mib(float64(liveAfter)), per/1024, liveAt, target)
 	}
+	limit := "no GOMEMLIMIT"
+	if l.o.sidecarMemLimit != "" {
+		limit = "GOMEMLIMIT " + l.o.sidecarMemLimit
+	}
+	ours := fmt.Sprintf("%s + %s = %s with %d open (before: %s + %s = %s); per open round %.1f KiB (second half %.1f KiB)",
+		mib(float64(after.app)), mib(float64(after.sidecar)), mib(float64(after.total())), open,
+		mib(float64(before.app)), mib(float64(before.sidecar)), mib(float64(before.total())), whole/1024, half/1024)
+	var verdict string
+	if open >= int64(target) {
+		verdict = fmt.Sprintf("target < 1 GiB together at %d open rounds: measured, %s", target, overUnder(after.total()))
+	} else {
+		// Below the limit the collector lets the heap grow to twice the live
+		// heap, so the RSS's slope overstates what a sidecar at its limit holds:
+		// only a run that opens all of them measures it.
+		ours += fmt.Sprintf("; extrapolated to %d: %s (second half's slope: %s)", target, mib(extWhole), mib(extHalf))
+		verdict = fmt.Sprintf("target < 1 GiB together at %d open rounds: not measured (only %d opened; the slope says %s, the live heap at %d would be %s beside the sidecar's %s; LOAD_PHASES=open LOAD_OPEN_MAX=40m opens them all)",
+			target, open, overUnder(int64(extHalf)), target, liveAt, limit)
+	}
+	l.add(fmt.Sprintf("open rounds per instance, RSS of report app + sidecar (%s; %d opened in %s, LOAD_OPEN_MAX %s)", limit, open, filing.Round(time.Second), l.o.openMax),
+		ours, verdict, 0)
 	if base, ok := l.plat.PprofURL("report-dapr"); ok { // what holds the open rounds' memory
 		if err := fetch(ctx, l.hc, base+"/debug/pprof/heap", filepath.Join(l.profiles, "open-report-dapr-heap.pprof"), time.Minute); err != nil {
 			logf("heap profile of report-dapr: %v", err)

@@ -55,6 +55,10 @@ type Options struct {
 	// settings, which it overrides (the load tool puts back the production
 	// intervals of the background loops the tests shorten).
 	AppEnv []string
+	// SidecarEnv is added to the environment of the named app's sidecars
+	// ("report": its daprd and its replicas'), e.g. the GOMEMLIMIT a pod's
+	// memory limit would set.
+	SidecarEnv map[string][]string
 }
 
 // Replica is one more instance of an app: its own app process and sidecar,
@@ -323,6 +327,7 @@ func (p *Platform) StartSidecar(app string) error {
 	}
 	cmd.Env = append(append(os.Environ(), p.sidecarDatabaseEnv()...), "DAPR_HOST_IP=127.0.0.1")
 	cmd.Env = append(cmd.Env, p.tokenEnv(p.appID(app))...)
+	cmd.Env = append(cmd.Env, p.opts.SidecarEnv[p.appID(app)]...)
 	return p.launch(app+"-dapr", cmd)
 }
 

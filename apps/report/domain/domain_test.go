@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -391,5 +392,34 @@ func TestPoolBackoffDoublesUpToItsCap(t *testing.T) {
 	}
 	if d := PoolBackoff(1_000_000, 5*time.Second, 5*time.Minute); d != 5*time.Minute {
 		t.Fatalf("a long wait overflows: %s", d)
+	}
+}
+
+// A seat's JSON is part of every open round's workflow history: the seats
+// written before zero fields were left out must decode to the same seat,
+// and a fresh seat leaves them out.
+func TestSeatJSONLeavesZerosOutAndReadsTheOldForm(t *testing.T) {
+	t.Parallel()
+	drawn := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	seat := Seat{JurorID: "u1", DrawnAt: drawn, RemindAt: drawn.Add(time.Hour), Deadline: drawn.Add(2 * time.Hour)}
+	old := `{"JurorID":"u1","DrawnAt":"2026-12-03T12:00:00Z","RemindAt":"2026-12-03T13:00:00Z","Deadline":"2026-12-03T14:00:00Z",` +
+		`"Substitute":false,"Reminded":false,"Voted":false,"Decision":"","Released":false,"Recused":false,"Reliability":{"uphold":0,"reject":0}}`
+	var got Seat
+	if err := json.Unmarshal([]byte(old), &got); err != nil || got != seat {
+		t.Fatalf("old form decoded to %+v (%v), want %+v", got, err, seat)
+	}
+	b, err := json.Marshal(seat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"JurorID":"u1","DrawnAt":"2026-12-03T12:00:00Z","RemindAt":"2026-12-03T13:00:00Z","Deadline":"2026-12-03T14:00:00Z"}`
+	if string(b) != want {
+		t.Fatalf("seat encodes as %s, want %s", b, want)
+	}
+	voted := Seat{JurorID: "u2", DrawnAt: drawn, Voted: true, Decision: "uphold", Reliability: Reliability{Uphold: .7, Reject: .6}}
+	b, _ = json.Marshal(voted)
+	var back Seat
+	if err := json.Unmarshal(b, &back); err != nil || back != voted {
+		t.Fatalf("%s decoded to %+v (%v), want %+v", b, back, err, voted)
 	}
 }

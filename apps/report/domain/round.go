@@ -6,19 +6,22 @@ import "time"
 // not), reminded half-way to their deadline, then either voted or released:
 // for not answering, or recused because they reported the target.
 type Seat struct {
-	JurorID    string
-	DrawnAt    time.Time
-	RemindAt   time.Time
-	Deadline   time.Time
-	Substitute bool
-	Reminded   bool
-	Voted      bool
-	Decision   string
-	Released   bool
-	Recused    bool
+	// Every seat rides in the round's workflow history (the engine keeps the
+	// history of every open round in memory): zero fields are left out of
+	// its JSON, under the names they always had.
+	JurorID    string    `json:",omitzero"`
+	DrawnAt    time.Time `json:",omitzero"`
+	RemindAt   time.Time `json:",omitzero"`
+	Deadline   time.Time `json:",omitzero"`
+	Substitute bool      `json:",omitzero"`
+	Reminded   bool      `json:",omitzero"`
+	Voted      bool      `json:",omitzero"`
+	Decision   string    `json:",omitzero"`
+	Released   bool      `json:",omitzero"`
+	Recused    bool      `json:",omitzero"`
 	// Reliability is the juror's estimate when drawn, weighing their vote in
 	// an adaptive round (zero when the reviewer gave none).
-	Reliability Reliability
+	Reliability Reliability `json:",omitzero"`
 }
 
 func (s *Seat) open() bool { return !s.Voted && !s.Released }
