@@ -102,6 +102,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Common, db *pgxpool.P
 	}
 	engine.Connect(wf)
 	go svc.RunRoundStarter(ctx, config.Duration("ROUND_SWEEP_INTERVAL", 5*time.Second))
+	go svc.RunWakes(ctx, config.Duration("ROUND_WAKE_INTERVAL", time.Second))
 	svc.OverdueAfter = config.Duration("REPAIR_OVERDUE_AFTER", app.OverdueMargin)
 	go svc.RunRepair(ctx, config.Duration("REPAIR_INTERVAL", time.Minute))
 	go settings.Run(ctx)

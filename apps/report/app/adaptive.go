@@ -54,7 +54,7 @@ func (s *Service) DrawMore(ctx context.Context, req MoreRequest) (Draw, error) {
 	if err != nil {
 		return Draw{}, err
 	}
-	recused, err := s.Repo.SaveJury(ctx, req.CaseID, jurors, rel, now, jurorDeadline(c, now), false)
+	recused, err := s.Repo.SaveJury(ctx, req.CaseID, jurors, rel, seatTimes(c, now), false)
 	if err != nil {
 		return Draw{}, fmt.Errorf("save more jurors for case %s: %w", req.CaseID, err)
 	}

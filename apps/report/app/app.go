@@ -271,7 +271,7 @@ type Repository interface {
 	// reported the target is recorded recused (released, their task closed
 	// through the outbox) and returned in recused.
 	// rel is each juror's reliability as the reviewer estimated it.
-	SaveJury(ctx context.Context, caseID string, jurors []string, rel map[string]domain.Reliability, drawnAt, deadline time.Time, substitute bool) (recused []string, err error)
+	SaveJury(ctx context.Context, caseID string, jurors []string, rel map[string]domain.Reliability, t domain.SeatTimes, substitute bool) (recused []string, err error)
 	// RoundState returns the case's status and every seat drawn for it.
 	RoundState(ctx context.Context, caseID string) (RoundState, error)
 	// ReleaseJuror releases a juror who has not voted, closing their task
@@ -283,6 +283,11 @@ type Repository interface {
 	// RemindJuror records the reminder on the timeline and its announcement
 	// (EffectRemind) in one transaction.
 	RemindJuror(ctx context.Context, r Reminder, now time.Time) error
+	// DueWakes returns up to limit voting cases whose round has something
+	// due by now (a seat's reminder or deadline, the round's deadline) and
+	// was not woken since, or not within rewake, noting the wake (as
+	// RoundEvents with Wake set).
+	DueWakes(ctx context.Context, now time.Time, rewake time.Duration, limit int) ([]RoundEvent, error)
 	// CloseCase closes the case from the votes it holds (as escalated, with
 	// a round_failed event, when failure is not empty) and enqueues the
 	// decision's publication (EffectPublishDecision) in the same

@@ -53,6 +53,9 @@ type RoundEvent struct {
 	// Closed is the decision when this vote reached the quorum and closed
 	// the case in its own transaction: the round ends without closing it.
 	Closed string `json:"closed,omitempty"`
+	// Wake tells the round that something it waits for is due by the
+	// report database (RunWakes): it looks at the time and acts.
+	Wake bool `json:"wake,omitempty"`
 }
 
 // Key identifies the event among the outbox's pending effects.

@@ -35,6 +35,9 @@ var (
 	roundsPastDeadline = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "govern_rounds_past_deadline", Help: "Open cases whose round's deadline has passed.",
 	})
+	roundWakes = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "govern_round_wakes_total", Help: "Wake events raised to rounds with something due, by result (ok, failed).",
+	}, []string{"result"})
 	pendingOldest = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "govern_cases_pending_oldest_seconds", Help: "Age of the oldest case still waiting for a jury.",
 	})

@@ -112,7 +112,7 @@ func (s *Service) DrawJury(ctx context.Context, caseID string) (Draw, error) {
 	if err != nil {
 		return Draw{}, err
 	}
-	recused, err := s.Repo.SaveJury(ctx, caseID, jurors, rel, now, jurorDeadline(c, now), false)
+	recused, err := s.Repo.SaveJury(ctx, caseID, jurors, rel, seatTimes(c, now), false)
 	if err != nil {
 		return Draw{}, fmt.Errorf("save jury for case %s: %w", caseID, err)
 	}
@@ -285,7 +285,7 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 	if err != nil {
 		return Draw{}, err
 	}
-	recused, err := s.Repo.SaveJury(ctx, req.CaseID, jurors, rel, now, jurorDeadline(c, now), true)
+	recused, err := s.Repo.SaveJury(ctx, req.CaseID, jurors, rel, seatTimes(c, now), true)
 	if err != nil {
 		return Draw{}, fmt.Errorf("save substitute for case %s: %w", req.CaseID, err)
 	}
@@ -298,7 +298,7 @@ func (s *Service) DrawSubstitute(ctx context.Context, req SubstituteRequest) (Dr
 func (s *Service) draw(ctx context.Context, c CaseView, drawID string, size int, exclude []string, now time.Time) ([]string, map[string]domain.Reliability, error) {
 	req := JuryRequest{
 		DrawID: drawID, CaseID: c.ID, Size: size, Exclude: exclude,
-		Target: c.Target, Reason: c.Reason, Deadline: jurorDeadline(c, now),
+		Target: c.Target, Reason: c.Reason, Deadline: seatTimes(c, now).Deadline,
 	}
 	if c.Round > 1 { // first rounds' requests stay as they were before appeals
 		req.Round = c.Round
@@ -313,13 +313,10 @@ func (s *Service) draw(ctx context.Context, c CaseView, drawID string, size int,
 	return jurors, rel, nil
 }
 
-// jurorDeadline is when a juror drawn at now must have answered.
-func jurorDeadline(c CaseView, now time.Time) time.Time {
-	d := now.Add(time.Duration(c.Policy.JurorTimeout))
-	if d.After(c.Deadline) {
-		return c.Deadline
-	}
-	return d
+// seatTimes are the times of a juror drawn at now: when to remind them and
+// when they must have answered.
+func seatTimes(c CaseView, now time.Time) domain.SeatTimes {
+	return domain.NewSeatTimes(c.Policy, now, c.Deadline)
 }
 
 // ReleaseJuror releases a juror whose time ran out and closes their task. If

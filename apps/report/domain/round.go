@@ -75,12 +75,36 @@ func (r *Round) Seat(juror string, drawnAt time.Time) {
 }
 
 func (r *Round) seatWith(juror string, drawnAt time.Time, rel Reliability) {
-	timeout := time.Duration(r.policy.JurorTimeout)
+	t := NewSeatTimes(r.policy, drawnAt, r.deadline)
+	r.seats = append(r.seats, &Seat{JurorID: juror, DrawnAt: drawnAt, RemindAt: t.RemindAt, Deadline: t.Deadline, Reliability: rel})
+}
+
+// SeatTimes are the times of a seat drawn at DrawnAt: its reminder half-way
+// to juror_timeout, its answer due at the end of it (never after the
+// round's deadline).
+type SeatTimes struct {
+	DrawnAt, RemindAt, Deadline time.Time
+}
+
+// NewSeatTimes are the times of a seat drawn at drawnAt under p in a round
+// that ends at roundDeadline.
+func NewSeatTimes(p Policy, drawnAt, roundDeadline time.Time) SeatTimes {
+	timeout := time.Duration(p.JurorTimeout)
 	deadline := drawnAt.Add(timeout)
-	if deadline.After(r.deadline) {
-		deadline = r.deadline
+	if deadline.After(roundDeadline) {
+		deadline = roundDeadline
 	}
-	r.seats = append(r.seats, &Seat{JurorID: juror, DrawnAt: drawnAt, RemindAt: drawnAt.Add(timeout / 2), Deadline: deadline, Reliability: rel})
+	return SeatTimes{DrawnAt: drawnAt, RemindAt: drawnAt.Add(timeout / 2), Deadline: deadline}
+}
+
+// FirstWake is when the round first needs to act on a fresh seat: its
+// reminder, or its deadline when the reminder would not come before it
+// (Round.NextWake's rule for a seat not yet reminded).
+func (t SeatTimes) FirstWake() time.Time {
+	if t.RemindAt.Before(t.Deadline) {
+		return t.RemindAt
+	}
+	return t.Deadline
 }
 
 func (r *Round) seat(juror string) *Seat {

@@ -1,10 +1,8 @@
 package workflow
 
 import (
-	"errors"
 	"time"
 
-	"github.com/dapr/durabletask-go/task"
 	"github.com/dapr/durabletask-go/workflow"
 
 	"github.com/govern/report/app"
@@ -94,9 +92,8 @@ func (rw *round) collectAdaptive() error {
 		if rw.wakes++; rw.wakes >= WakesPerGeneration {
 			return rw.continueAsNew()
 		}
-		var e app.RoundEvent
-		err := ctx.WaitForExternalEvent(VoteEvent, max(wake.Sub(now), time.Millisecond)).Await(&e)
-		if errors.Is(err, task.ErrTaskCanceled) || err != nil {
+		e, ok := rw.wait(wake, now, step.Draw > 0 && retryDraw.After(now))
+		if !ok {
 			continue // time to remind, release or draw; or not one of ours
 		}
 		if e.Withdrawn {

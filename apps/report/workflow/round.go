@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dapr/durabletask-go/task"
 	"github.com/dapr/durabletask-go/workflow"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -60,6 +59,11 @@ const (
 //   - ShapeLoadThenDraw (0): LoadRound, then DrawJury (and, adaptive, LoadRound
 //     again) before the first wait.
 //   - ShapeBegin (1): one BeginRound does all three.
+//   - ShapeWakes (2): as ShapeBegin, but the waits for votes have no durable
+//     timer: the report app wakes the round (app.RoundEvent.Wake) when its
+//     database says a reminder, a juror's deadline or the round's deadline
+//     is due (app.Service.RunWakes). Only a wait to ask the pool again
+//     keeps its timer (the database does not know that time).
 //
 // Rounds start with the newest shape (Engine.Start); a round keeps its shape
 // for life, continue-as-new included. A shape may go once no round of it is
@@ -67,7 +71,8 @@ const (
 const (
 	ShapeLoadThenDraw = 0
 	ShapeBegin        = 1
-	CurrentShape      = ShapeBegin
+	ShapeWakes        = 2
+	CurrentShape      = ShapeWakes
 )
 
 // InstanceID is the workflow instance that runs caseID's round.
@@ -359,13 +364,9 @@ func (rw *round) collectVotes() error {
 		if rw.wakes++; rw.wakes >= WakesPerGeneration {
 			return rw.continueAsNew()
 		}
-		var e app.RoundEvent
-		err := ctx.WaitForExternalEvent(VoteEvent, max(wake.Sub(now), time.Millisecond)).Await(&e)
-		if errors.Is(err, task.ErrTaskCanceled) {
-			continue // time to remind, release, substitute or close
-		}
-		if err != nil {
-			continue // an event that does not decode is not one of ours
+		e, ok := rw.wait(wake, now, r.NeedsSubstitute() && retrySubs.After(now))
+		if !ok {
+			continue // time to remind, release, substitute or close; or not one of ours
 		}
 		if e.Withdrawn {
 			return nil // the case is closed: CloseCase reads it, nobody is paid
@@ -382,6 +383,22 @@ func (rw *round) collectVotes() error {
 			return nil
 		}
 	}
+}
+
+// wait waits for the round's next event until wake (ok false when the time
+// came first or the event is not one of ours, and for a wake event). Rounds
+// of ShapeWakes wait without a timer, the report app waking them when
+// something is due, unless timed: a time only the round knows (asking the
+// pool again).
+func (rw *round) wait(wake, now time.Time, timed bool) (e app.RoundEvent, ok bool) {
+	timeout := max(wake.Sub(now), time.Millisecond)
+	if rw.in.Shape >= ShapeWakes && !timed {
+		timeout = -1
+	}
+	if err := rw.ctx.WaitForExternalEvent(VoteEvent, timeout).Await(&e); err != nil || e.Wake {
+		return app.RoundEvent{}, false
+	}
+	return e, true
 }
 
 // activity adapts a use case to an activity: an error that no retry can

@@ -440,8 +440,9 @@ func (r *Repo) Reporters(ctx context.Context, caseID string, limit int) ([]strin
 // report joining the case also takes: either the report comes first and
 // its reporter, if drawn, is recorded recused here, or the jury comes first
 // and the joining report recuses them (fileReport).
-func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, rel map[string]domain.Reliability, drawnAt, deadline time.Time, substitute bool) ([]string, error) {
+func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, rel map[string]domain.Reliability, t domain.SeatTimes, substitute bool) ([]string, error) {
 	var recused []string
+	drawnAt := t.DrawnAt
 	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE cases SET drawing_until = NULL, pool_wait_at = NULL WHERE id = $1`, caseID); err != nil {
 			return err // also locks the case row
@@ -457,10 +458,10 @@ func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, rel
 				up, rej = &e.Uphold, &e.Reject
 			}
 			err := tx.QueryRow(ctx, `INSERT INTO case_jurors (case_id, juror_id, state, drawn_at, deadline, substitute, recused,
-					reliability_uphold, reliability_reject)
-				SELECT $1, $2, CASE WHEN x.reporter THEN 'released' ELSE 'drawn' END, $3, $4, $5, x.reporter, $6, $7
+					reliability_uphold, reliability_reject, wake_at)
+				SELECT $1, $2, CASE WHEN x.reporter THEN 'released' ELSE 'drawn' END, $3, $4, $5, x.reporter, $6, $7, $8
 				FROM (SELECT EXISTS (SELECT 1 FROM reports WHERE case_id = $1 AND reporter_id = $2) AS reporter) x
-				ON CONFLICT DO NOTHING RETURNING recused`, caseID, j, drawnAt, deadline, substitute, up, rej).Scan(&isReporter)
+				ON CONFLICT DO NOTHING RETURNING recused`, caseID, j, drawnAt, t.Deadline, substitute, up, rej, t.FirstWake()).Scan(&isReporter)
 			if errors.Is(err, pgx.ErrNoRows) {
 				continue // recorded by an earlier attempt
 			}
@@ -596,7 +597,43 @@ func (r *Repo) RemindJuror(ctx context.Context, rem app.Reminder, now time.Time)
 		if err := recordEvent(ctx, tx, app.Event{CaseID: rem.CaseID, At: now, Kind: app.EventReminded, JurorID: rem.JurorID}); err != nil {
 			return err
 		}
+		// Reminded, the seat next needs its round at its deadline.
+		if _, err := tx.Exec(ctx, `UPDATE case_jurors SET wake_at = deadline WHERE case_id = $1 AND juror_id = $2 AND state = 'drawn'`,
+			rem.CaseID, rem.JurorID); err != nil {
+			return err
+		}
 		return outbox.Enqueue(ctx, tx, app.EffectRemind, rem.Key(), rem)
+	})
+}
+
+// dueWakesSQL picks up to $3 voting cases whose round has something due at
+// $1 (a seat's wake_at of the current round, or the case's deadline) and
+// has not been woken since it fell due (nor since $2, when a wake was
+// sent but the round did not act on it), notes the wake and returns them.
+// Replicas skip each other's picks.
+const dueWakesSQL = `WITH due AS (
+	SELECT j.case_id, j.wake_at AS at FROM case_jurors j JOIN cases c ON c.id = j.case_id AND c.round = j.round
+	WHERE j.state = 'drawn' AND j.wake_at IS NOT NULL AND j.wake_at <= $1 AND c.status = 'voting'
+	UNION ALL
+	SELECT id, deadline FROM cases WHERE status = 'voting' AND deadline <= $1
+), first AS (
+	SELECT case_id, min(at) AS at FROM due GROUP BY case_id
+), picked AS (
+	SELECT c.id FROM cases c JOIN first f ON f.case_id = c.id
+	WHERE c.status = 'voting' AND (c.woken_at IS NULL OR c.woken_at < f.at OR c.woken_at < $2)
+	ORDER BY f.at LIMIT $3 FOR UPDATE OF c SKIP LOCKED
+)
+UPDATE cases c SET woken_at = $1 FROM picked p WHERE c.id = p.id RETURNING c.id, c.round`
+
+func (r *Repo) DueWakes(ctx context.Context, now time.Time, rewake time.Duration, limit int) ([]app.RoundEvent, error) {
+	rows, err := r.db.Query(ctx, dueWakesSQL, now, now.Add(-rewake), limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.RoundEvent, error) {
+		e := app.RoundEvent{Wake: true}
+		err := row.Scan(&e.CaseID, &e.Round)
+		return e, err
 	})
 }
 
