@@ -51,8 +51,9 @@ func TestAJurorsDeadlineLostWhileTheSidecarWasDownWakesTheRoundOnceItIsBack(t *t
 		t.Fatal(err)
 	}
 	back := kill(t, ctx, "report-dapr")
-	// The wake for the deadline is tried (and fails) while the sidecar is down.
-	eventually(t, "the deadline's wake tried", 20*time.Second, func() (bool, string) {
+	// The round's wakes (its juror's reminder, then again Rewake later) are
+	// tried, and fail, while the sidecar is down, until one past the deadline.
+	eventually(t, "a wake tried past the deadline", 20*time.Second, func() (bool, string) {
 		var woken *time.Time
 		if err := db.QueryRow(ctx, `SELECT woken_at FROM cases WHERE id = $1`, rc.CaseID).Scan(&woken); err != nil {
 			return false, err.Error()
