@@ -76,7 +76,7 @@ func (l *load) juryDraws(ctx context.Context, casePrefix, label string, users in
 	logf("jury: checkpoint after preparing the pool took %s", time.Since(t).Round(time.Millisecond))
 	sidecar := l.plat.AsSidecar("reviewer")
 	sidecar.HTTP = l.hc
-	wait := l.profile(ctx, "jury", 10*time.Second, "reviewer", "reviewer-dapr")
+	stopProfile := l.profile(ctx, "jury", 10*time.Second, "reviewer", "reviewer-dapr")
 	ours := Run(ctx, "POST /internal/juries of 5, 1 conn", n, 1, 0, func(ctx context.Context, i int) error {
 		caseID := fmt.Sprintf("%scase-%d", casePrefix, i)
 		resp, err := sidecar.Do(ctx, http.MethodPost, "/internal/juries", map[string]any{
@@ -100,7 +100,7 @@ func (l *load) juryDraws(ctx context.Context, casePrefix, label string, users in
 		}
 		return nil
 	})
-	wait()
+	stopProfile()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
 	bare := Run(ctx, "bare indexed SELECT ... LIMIT 5, 1 conn", n, 1, 0, func(ctx context.Context, i int) error {
 		rows, err := l.reviewer.Query(ctx, `SELECT user_id FROM jurors WHERE seq >= $1 ORDER BY seq LIMIT 5`, 1+rng.Int64N(max(top, 1)))

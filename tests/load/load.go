@@ -130,24 +130,27 @@ func (l *load) setUp(ctx context.Context) error {
 
 // profile records a CPU profile of each named process ("report",
 // "report-dapr", ...) for d, and its heap at the end, under tag, and every
-// process's CPU time over the same window (cpu.go: <tag>-cpu.txt and a
-// note); wait blocks until they are written.
-func (l *load) profile(ctx context.Context, tag string, d time.Duration, names ...string) (wait func()) {
-	var wg sync.WaitGroup
+// process's CPU time (cpu.go: <tag>-cpu.txt and a note) from now until d
+// has passed or stop is called, whichever comes first: a window that ran on
+// after the measured work ended would count the machine idle, or busy with
+// what the pause let the platform do. stop blocks until all are written.
+func (l *load) profile(ctx context.Context, tag string, d time.Duration, names ...string) (stop func()) {
+	var (
+		wg   sync.WaitGroup
+		once sync.Once
+	)
 	before := sampleCPU()
-	wg.Go(func() {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(d):
-		}
-		u := cpuBetween(before, sampleCPU())
-		logf("phase %s: CPU in the profile window: %s", tag, u)
-		l.note("%s: CPU in the profile window: %s", tag, u)
-		if err := os.WriteFile(filepath.Join(l.profiles, tag+"-cpu.txt"), []byte(u.String()+"\n"), 0o644); err != nil {
-			logf("profile %s: %v", tag, err)
-		}
-	})
+	cpuNote := func() {
+		once.Do(func() {
+			u := cpuBetween(before, sampleCPU())
+			logf("phase %s: CPU in the profile window: %s", tag, u)
+			l.note("%s: CPU in the profile window: %s", tag, u)
+			if err := os.WriteFile(filepath.Join(l.profiles, tag+"-cpu.txt"), []byte(u.String()+"\n"), 0o644); err != nil {
+				logf("profile %s: %v", tag, err)
+			}
+		})
+	}
+	timer := time.AfterFunc(d, cpuNote)
 	for _, name := range names {
 		base, ok := l.plat.PprofURL(name)
 		if !ok {
@@ -162,7 +165,11 @@ func (l *load) profile(ctx context.Context, tag string, d time.Duration, names .
 			}
 		})
 	}
-	return wg.Wait
+	return func() {
+		timer.Stop()
+		cpuNote() // now, or waits for the timer's own call to finish
+		wg.Wait()
+	}
 }
 
 func numCPU() int { return runtime.NumCPU() }

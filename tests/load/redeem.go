@@ -57,10 +57,10 @@ func (l *load) redeem(ctx context.Context) error {
 	if err := addItem(sku, 1_000_000_000); err != nil {
 		return err
 	}
-	wait := l.profile(ctx, "redeem", 10*time.Second, "reward", "reward-dapr")
+	stopProfile := l.profile(ctx, "redeem", 10*time.Second, "reward", "reward-dapr") // both loops, no pause between them
 	ours := Run(ctx, "redemptions, 32 clients, closed loop", n, clients, 0, redeemOp(sku, l.run+"-c", http.StatusCreated))
-	wait()
 	open := Run(ctx, "redemptions at 1000/s, 32 clients, open loop", l.o.n(8000), clients, 1000, redeemOp(sku, l.run+"-o", http.StatusCreated))
+	stopProfile()
 
 	bareSKU := l.run + "-bare-mug"
 	if err := addItem(bareSKU, 1_000_000_000); err != nil {

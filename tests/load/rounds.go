@@ -61,7 +61,7 @@ func (l *load) rounds(ctx context.Context) error {
 	go func() { watchDone <- l.watchCredits(wctx, b, credited) }()
 
 	start := time.Now()
-	wait := l.profile(ctx, "rounds", 10*time.Second, "report", "report-dapr", "reviewer", "reviewer-dapr")
+	stopProfile := l.profile(ctx, "rounds", 10*time.Second, "report", "report-dapr", "reviewer", "reviewer-dapr")
 	filed := Run(ctx, "rounds: POST /v1/reports, new targets, 32 conns", n, conns, 0, func(ctx context.Context, i int) error {
 		reporter := fmt.Sprintf("%srep-%d", prefix, i)
 		resp, err := l.client("report", reporter).Do(ctx, http.MethodPost, "/v1/reports", map[string]any{
@@ -91,7 +91,7 @@ func (l *load) rounds(ctx context.Context) error {
 			return n == 0, fmt.Sprintf("%d votes in flight", n), nil
 		})
 	}
-	wait()
+	stopProfile()
 	if err != nil {
 		return err
 	}

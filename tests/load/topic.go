@@ -201,7 +201,7 @@ func (l *load) topic(ctx context.Context) error {
 		}
 		return fmt.Sprintf("%d/%d stored", got, n)
 	})
-	wait := l.profile(ctx, "topic", 10*time.Second, "report", "report-dapr")
+	stopProfile := l.profile(ctx, "topic", 10*time.Second, "report", "report-dapr")
 	pub := Run(ctx, fmt.Sprintf("publish on %s through the report sidecar, %d conns, closed loop", reportsTopic, topicConns),
 		n, topicConns, 0, func(ctx context.Context, i int) error {
 			sent[i] = time.Now()
@@ -223,7 +223,7 @@ func (l *load) topic(ctx context.Context) error {
 		}
 		return stored+int64(dead) >= pub.Done, fmt.Sprintf("%d of %d stored, %d dead-lettered", stored, pub.Done, dead), nil
 	})
-	wait()
+	stopProfile()
 	if err != nil {
 		return err
 	}
