@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,6 +87,26 @@ func jurorsOf(t *testing.T, ctx context.Context, caseID string, size int) []stri
 		t.Fatal(err)
 	}
 	return jurors
+}
+
+// substituteOf waits until a juror other than seated has an open task for
+// the case (a substitute drawn into a jury of one) and returns them.
+func substituteOf(t *testing.T, ctx context.Context, caseID string, within time.Duration, seated ...string) string {
+	t.Helper()
+	var substitute string
+	eventually(t, "substitute drawn", within, func() (bool, string) {
+		js, err := drawnJurors(ctx, caseID, 1)
+		if err != nil || len(js) == 0 {
+			return false, "no open task for a substitute yet"
+		}
+		for _, j := range js {
+			if !slices.Contains(seated, j) {
+				substitute = j
+			}
+		}
+		return substitute != "", fmt.Sprint("open tasks: ", js)
+	})
+	return substitute
 }
 
 func vote(ctx context.Context, caseID, juror, decision string) (platform.Response, error) {

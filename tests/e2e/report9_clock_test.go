@@ -61,19 +61,7 @@ func TestAJurorsDeadlineLostWhileTheSidecarWasDownWakesTheRoundOnceItIsBack(t *t
 		return woken != nil && !woken.Before(deadline), fmt.Sprintf("woken_at %v, deadline %v", woken, deadline)
 	})
 	back()
-	var substitute string
-	eventually(t, "substitute drawn", 45*time.Second, func() (bool, string) {
-		js, err := drawnJurors(ctx, rc.CaseID, 1)
-		if err != nil || len(js) == 0 {
-			return false, "no open task for a substitute yet"
-		}
-		for _, j := range js {
-			if j != juror {
-				substitute = j
-			}
-		}
-		return substitute != "", fmt.Sprint("open tasks: ", js)
-	})
+	substitute := substituteOf(t, ctx, rc.CaseID, 45*time.Second, juror)
 	eventually(t, "substitute's vote accepted", 10*time.Second, func() (bool, string) {
 		resp, err := vote(ctx, rc.CaseID, substitute, "uphold")
 		if err == nil && resp.Status == 409 && resp.ErrorCode() == "jury_not_ready" {

@@ -136,19 +136,7 @@ func TestSilentJurorIsReplacedAndCaseDecides(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var substitute string
-	eventually(t, "substitute drawn", 30*time.Second, func() (bool, string) {
-		js, err := drawnJurors(ctx, rc.CaseID, 1)
-		if err != nil || len(js) == 0 {
-			return false, "no open task for a substitute yet"
-		}
-		for _, j := range js {
-			if j != jurors[0] && j != jurors[1] && j != jurors[2] {
-				substitute = j
-			}
-		}
-		return substitute != "", fmt.Sprint("open tasks: ", js)
-	})
+	substitute := substituteOf(t, ctx, rc.CaseID, 30*time.Second, jurors[0], jurors[1], jurors[2])
 	resp, err = vote(ctx, rc.CaseID, jurors[2], "uphold")
 	if must(t, resp, err, 409); resp.ErrorCode() != "juror_released" {
 		t.Fatalf("late vote of released juror: %s", resp)
