@@ -9,7 +9,7 @@ BIN="$ROOT/.local/bin"
 RUNTIME_DIR="$ROOT/.local/runtime"   # dapr CLI runtimePath: <dir>/.dapr/bin/daprd
 export PATH="$BIN:$PATH:/usr/local/go/bin"
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+step() { printf '\n\033[1m==> %s\033[0m  (%s, +%ss)\n' "$*" "$(date -u +%H:%M:%SZ)" "$SECONDS"; }
 info() { printf '    %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

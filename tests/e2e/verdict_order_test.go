@@ -63,7 +63,9 @@ func waitPoolTooSmall(t *testing.T, ctx context.Context, caseID string) map[stri
 // order of the summed credibility of the cases' reporters: a serial false
 // reporter's cases, although filed first, wait until the credible
 // reporter's case is drawn; then they are drawn too, oldest first, as the
-// one juror the pool has frees up (nobody starves).
+// one juror the pool has frees up (nobody starves). Each time, the next
+// case has been refused by the busy pool before the juror frees up, as the
+// head of a queue that keeps waiting is.
 func TestJuriesAreDrawnInReporterCredibilityOrder(t *testing.T) {
 	ctx := ctxT(t)
 	reportAppWith(t, ctx, map[string]string{"ROUND_POOL_RETRY_INITIAL": "100ms", "ROUND_POOL_RETRY_MAX": "2s"})
@@ -117,6 +119,25 @@ func TestJuriesAreDrawnInReporterCredibilityOrder(t *testing.T) {
 			s := caseStatuses(t, ctx, db, []string{id})[id]
 			return s == "voting", s
 		})
+		// Being held back does not stamp a case; only the pool's refusals
+		// do. The next case in the order holds the rest back once the busy
+		// pool (its one juror is on this case until the vote) has refused
+		// it again, and the rest queue behind it: wait for that refusal.
+		// Without it, the next case may not have asked the pool since it
+		// was held back itself, and whichever case asked first when the
+		// juror frees up would draw (the documented "refused again queue
+		// anew").
+		if i+1 < len(order) {
+			next := order[i+1]
+			var drawnSeen time.Time
+			if err := db.QueryRow(ctx, `SELECT now()`).Scan(&drawnSeen); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, next+" refused by the busy pool again", 30*time.Second, func() (bool, string) {
+				n := count(t, ctx, "report", `SELECT count(*) FROM cases WHERE id = $1 AND pool_wait_at > $2`, next, drawnSeen)
+				return n == 1, fmt.Sprint(caseStatuses(t, ctx, db, order[i+1:]))
+			})
+		}
 		decision, want := "reject", "rejected"
 		if id == credibleCase {
 			decision, want = "uphold", "upheld"
