@@ -18,18 +18,50 @@ fuzz_targets() {
     sed -E 's|^(.*)/[^/]+_fuzz_test\.go:func (Fuzz[A-Za-z0-9_]*)$|./\1 \2|'
 }
 
-# fuzz_one FUZZTIME TARGET PKG: one go fuzz run; prints its output.
+# fuzz_build DIR REGEX: one fuzz-instrumented test binary per package with a
+# target matching REGEX, DIR/<n>.test, two links at a time (go test -fuzz
+# would link one per target; a short pass spent a third of its time there).
+# DIR/<n>.pkg holds the package's directory and import path.
+fuzz_build() {
+  local dir=$1 filter=$2 n=0 pkg failed=0
+  while read -r pkg; do
+    n=$((n + 1))
+    while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
+    (cd "$ROOT" && echo "$pkg $(go list -f '{{.ImportPath}}' "$pkg")" >"$dir/$n.pkg" &&
+      go test -c -fuzz . -o "$dir/$n.test" "$pkg" >"$dir/$n.log" 2>&1 || echo "$pkg" >"$dir/$n.failed") &
+  done < <(fuzz_targets | awk -v f="$filter" '$2 ~ f {print $1}' | sort -u)
+  wait
+  for n in "$dir"/*.failed; do
+    [ -e "$n" ] || continue
+    echo "    building the fuzz binary of $(cat "$n") failed:"; sed 's/^/        /' "${n%.failed}.log"
+    failed=1
+  done
+  return "$failed"
+}
+
+# fuzz_one FUZZTIME TARGET PKG DIR: one run of the target's binary from
+# fuzz_build in its package's directory (where testdata/fuzz is), with the
+# corpus go test keeps in the build cache; prints its output.
 fuzz_one() {
+  local f dir="" path=""
+  for f in "$4"/*.pkg; do
+    read -r dir path <"$f"
+    [ "$dir" = "$3" ] && break
+  done
   # tr: a failing input may hold NUL bytes, which bash cannot keep in a variable.
-  (cd "$ROOT" && go test -run '^$' -fuzz "^${2}\$" -fuzztime "$1" "$3" 2>&1 | tr -d '\000'; exit "${PIPESTATUS[0]}")
+  (cd "$ROOT/$3" && "${f%.pkg}.test" -test.run '^$' -test.fuzz "^${2}\$" -test.fuzztime "$1" -test.paniconexit0 \
+    -test.fuzzcachedir "$(go env GOCACHE)/fuzz/$path" 2>&1 | tr -d '\000'; exit "${PIPESTATUS[0]}")
 }
 
 # fuzz_run FUZZTIME [REGEX]: fuzz each target (matching REGEX) for FUZZTIME.
 fuzz_run() {
-  local fuzztime=$1 filter=${2:-.} failed=() n=0 total start pkg target out execs
+  local fuzztime=$1 filter=${2:-.} failed=() n=0 total start pkg target out execs bins
   total=$(fuzz_targets | awk '{print $2}' | grep -cE "$filter" || true)
   [ "$total" -gt 0 ] || die "no fuzz target matches $filter"
   start=$SECONDS
+  bins=$(mktemp -d)
+  fuzz_build "$bins" "$filter" || { rm -rf "$bins"; return 1; }
+  info "fuzz binaries built in $((SECONDS - start)) s"
   while read -r pkg target; do
     [[ $target =~ $filter ]] || continue
     n=$((n + 1))
@@ -37,9 +69,9 @@ fuzz_run() {
     # A run that ends on "context deadline exceeded" and writes no input found
     # nothing: go's fuzz workers did not start within the time on a busy
     # machine. It is tried once more; a second time, it fails.
-    if out=$(fuzz_one "$fuzztime" "$target" "$pkg") ||
+    if out=$(fuzz_one "$fuzztime" "$target" "$pkg" "$bins") ||
       { [[ $out == *"context deadline exceeded"* && $out != *"Failing input written"* ]] &&
-        echo -n "(workers were slow to start; again) " && out=$(fuzz_one "$fuzztime" "$target" "$pkg"); }; then
+        echo -n "(workers were slow to start; again) " && out=$(fuzz_one "$fuzztime" "$target" "$pkg" "$bins"); }; then
       execs=$(grep -oE 'execs: [0-9]+' <<<"$out" | tail -n1 | cut -d' ' -f2 || true)
       echo "ok (${execs:-?} execs)"
     else
@@ -48,6 +80,7 @@ fuzz_run() {
       failed+=("$target ($pkg)")
     fi
   done < <(fuzz_targets)
+  rm -rf "$bins"
   info "$n fuzz targets, $fuzztime each, in $((SECONDS - start)) s"
   if [ ${#failed[@]} -gt 0 ]; then
     printf '    failing target: %s\n' "${failed[@]}"
