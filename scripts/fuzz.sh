@@ -23,14 +23,20 @@ fuzz_targets() {
 # would link one per target; a short pass spent a third of its time there).
 # DIR/<n>.pkg holds the package's directory and import path.
 fuzz_build() {
-  local dir=$1 filter=$2 n=0 pkg failed=0
+  local dir=$1 filter=$2 n=0 pkg failed=0 pids=()
   while read -r pkg; do
     n=$((n + 1))
-    while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
+    # Only the builds' own pids: the shell's other children (make test's
+    # PostgreSQL, Redis, ...) run for as long as it does.
+    if [ ${#pids[@]} -ge 2 ]; then
+      wait "${pids[0]}" || true
+      pids=("${pids[@]:1}")
+    fi
     (cd "$ROOT" && echo "$pkg $(go list -f '{{.ImportPath}}' "$pkg")" >"$dir/$n.pkg" &&
       go test -c -fuzz . -o "$dir/$n.test" "$pkg" >"$dir/$n.log" 2>&1 || echo "$pkg" >"$dir/$n.failed") &
+    pids+=($!)
   done < <(fuzz_targets | awk -v f="$filter" '$2 ~ f {print $1}' | sort -u)
-  wait
+  [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}" || true
   for n in "$dir"/*.failed; do
     [ -e "$n" ] || continue
     echo "    building the fuzz binary of $(cat "$n") failed:"; sed 's/^/        /' "${n%.failed}.log"
