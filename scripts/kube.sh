@@ -35,15 +35,19 @@ kube_profile() {
 build_kube() {
   mkdir -p "$BIN"
   if stale "$BIN/kube-apiserver" "$ROOT/tools/kube" || [ ! -x "$BIN/etcd" ]; then
-    step "Building kube-apiserver v1.34.2 and etcd v3.6.5: about 4 minutes the first time"
-    # The version stamp is what `kubectl version` and clients' discovery read.
-    local v=k8s.io/component-base/version
-    (cd "$ROOT/tools/kube" && GOWORK=off go build -trimpath -o "$BIN/" \
-      -ldflags "-X $v.gitVersion=v1.34.2 -X $v.gitMajor=1 -X $v.gitMinor=34 -X $v.gitTreeState=clean" \
-      k8s.io/kubernetes/cmd/kube-apiserver ./cmd/etcd)
+    cached_build build_kube_binaries tools/kube kube-apiserver etcd
     touch "$BIN/kube-apiserver" "$BIN/etcd"
   fi
   info "kube-apiserver and etcd ready in .local/bin"
+}
+
+build_kube_binaries() {
+  step "Building kube-apiserver v1.34.2 and etcd v3.6.5: about 4 minutes the first time"
+  # The version stamp is what `kubectl version` and clients' discovery read.
+  local v=k8s.io/component-base/version
+  (cd "$ROOT/tools/kube" && GOWORK=off go build -trimpath -o "$BIN/" \
+    -ldflags "-X $v.gitVersion=v1.34.2 -X $v.gitMajor=1 -X $v.gitMinor=34 -X $v.gitTreeState=clean" \
+    k8s.io/kubernetes/cmd/kube-apiserver ./cmd/etcd)
 }
 
 # build_release builds the release tool (make release) when its sources changed.
@@ -59,9 +63,13 @@ build_release() {
 build_injector() {
   mkdir -p "$BIN"
   if stale "$BIN/dapr-injector" "$ROOT/tools/injector"; then
-    step "Building the Dapr v1.18.1 sidecar injector webhook (seconds once the Dapr runtime is built)"
-    (cd "$ROOT/tools/injector" && GOWORK=off go build -o "$BIN/dapr-injector" .)
+    cached_build build_injector_binary tools/injector dapr-injector
   fi
+}
+
+build_injector_binary() {
+  step "Building the Dapr v1.18.1 sidecar injector webhook (seconds once the Dapr runtime is built)"
+  (cd "$ROOT/tools/injector" && GOWORK=off go build -o "$BIN/dapr-injector" .)
 }
 
 # kube_certs writes a CA, the API server's serving certificate (127.0.0.1,

@@ -197,23 +197,65 @@ stale() {
   [ -n "$(find "$@" -newer "$target" -type f 2>/dev/null | head -n1)" ]
 }
 
+# cached_build BUILD SOURCES OUTPUTS...: runs the function BUILD, which puts
+# OUTPUTS into $BIN, unless a copy of them built from the same inputs is in
+# the binary cache (GOVERN_BIN_CACHE, default ~/.cache/govern/bin, outside
+# any checkout: a fresh clone finds what an earlier one built). The inputs
+# are the Go version and settings, BUILD's own text (its flags and
+# packages) and the content of every file under SOURCES (paths relative to
+# the checkout: the tool's go.mod, go.sum and wrappers pin everything else).
+# Go's build cache keeps the compiled packages but not linked binaries, and
+# these links take 10-50 s each. A cache miss builds and stores the result,
+# and drops the copies earlier inputs made.
+cached_build() {
+  local build=$1 sources=$2 key dir tmp o
+  shift 2
+  key=$(cd "$ROOT" && {
+    go env GOVERSION GOOS GOARCH GOAMD64 CGO_ENABLED GOFLAGS
+    declare -f "$build"
+    # shellcheck disable=SC2086
+    find $sources -type f -print0 | sort -z | xargs -0 sha256sum
+  } | sha256sum | cut -c1-20)
+  local cache=${GOVERN_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/govern/bin}
+  dir="$cache/$1-$key"
+  mkdir -p "$BIN" "$cache"
+  if (for o in "$@"; do [ -x "$dir/$o" ] || exit 1; done); then
+    for o in "$@"; do cp "$dir/$o" "$BIN/$o.tmp" && mv -f "$BIN/$o.tmp" "$BIN/$o"; done
+    info "$* from the binary cache (${dir/#$HOME/\~})"
+    return 0
+  fi
+  "$build" || return 1
+  tmp=$(mktemp -d "$cache/.new-XXXXXX")
+  for o in "$@"; do cp "$BIN/$o" "$tmp/"; done
+  find "$cache" -maxdepth 1 -name "$1-*" ! -name "$1-$key" -exec rm -rf {} +
+  mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"   # another build stored it meanwhile
+}
+
 # build_tools builds the pinned Dapr runtime (daprd with the SQLite name
 # resolver, placement, scheduler) and the dapr CLI, once; later runs reuse them.
 build_tools() {
   mkdir -p "$BIN" "$RUNTIME_DIR/.dapr/bin"
   if stale "$BIN/daprd" "$ROOT/tools/dapr" || [ ! -x "$BIN/placement" ] || [ ! -x "$BIN/scheduler" ]; then
-    step "Building Dapr runtime v1.18.1 (daprd, placement, scheduler): about 10 minutes the first time"
-    (cd "$ROOT/tools/dapr" && GOWORK=off go build -tags stablecomponents -o "$BIN/" \
-      ./cmd/daprd github.com/dapr/dapr/cmd/placement github.com/dapr/dapr/cmd/scheduler)
+    cached_build build_dapr_runtime tools/dapr daprd placement scheduler
     touch "$BIN/daprd"
   fi
   if stale "$BIN/dapr" "$ROOT/tools/cli"; then
-    step "Building dapr CLI v1.16.5: about 5 minutes the first time"
-    (cd "$ROOT/tools/cli" && GOWORK=off go build -o "$BIN/dapr" github.com/dapr/cli)
+    cached_build build_dapr_cli tools/cli dapr
     touch "$BIN/dapr"
   fi
   cp "$ROOT/scripts/daprd-loopback" "$RUNTIME_DIR/.dapr/bin/daprd"
   info "dapr runtime and CLI ready in .local/bin"
+}
+
+build_dapr_runtime() {
+  step "Building Dapr runtime v1.18.1 (daprd, placement, scheduler): about 10 minutes the first time"
+  (cd "$ROOT/tools/dapr" && GOWORK=off go build -tags stablecomponents -o "$BIN/" \
+    ./cmd/daprd github.com/dapr/dapr/cmd/placement github.com/dapr/dapr/cmd/scheduler)
+}
+
+build_dapr_cli() {
+  step "Building dapr CLI v1.16.5: about 5 minutes the first time"
+  (cd "$ROOT/tools/cli" && GOWORK=off go build -o "$BIN/dapr" github.com/dapr/cli)
 }
 
 # build_apps compiles the three services and the ops console.

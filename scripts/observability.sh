@@ -13,10 +13,14 @@
 build_jaeger() {
   mkdir -p "$BIN"
   if stale "$BIN/jaeger" "$ROOT/tools/jaeger/go.mod" "$ROOT/tools/jaeger/go.sum"; then
-    step "Building Jaeger v1.76.0 (all-in-one, in-memory): about 5 minutes the first time"
-    (cd "$ROOT/tools/jaeger" && GOWORK=off go build -o "$BIN/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger)
+    cached_build build_jaeger_binary "tools/jaeger/go.mod tools/jaeger/go.sum" jaeger
     touch "$BIN/jaeger"
   fi
+}
+
+build_jaeger_binary() {
+  step "Building Jaeger v1.76.0 (all-in-one, in-memory): about 5 minutes the first time"
+  (cd "$ROOT/tools/jaeger" && GOWORK=off go build -o "$BIN/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger)
 }
 
 # ensure_prometheus installs Debian's prometheus package (server and
