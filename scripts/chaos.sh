@@ -43,7 +43,7 @@ chaos_probes() (
 )
 
 build_chaos() {
-  (cd "$ROOT" && go build -o "$BIN/chaos" ./tests/chaos)
+  (cd "$ROOT" && go build $GO_TRIM -o "$BIN/chaos" ./tests/chaos)
 }
 
 # chaos_short is the run make test includes: 60 s of faults (most kinds hit

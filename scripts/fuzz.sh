@@ -33,7 +33,7 @@ fuzz_build() {
       pids=("${pids[@]:1}")
     fi
     (cd "$ROOT" && echo "$pkg $(go list -f '{{.ImportPath}}' "$pkg")" >"$dir/$n.pkg" &&
-      go test -c -fuzz . -o "$dir/$n.test" "$pkg" >"$dir/$n.log" 2>&1 || echo "$pkg" >"$dir/$n.failed") &
+      go test -c -fuzz . $GO_TRIM -o "$dir/$n.test" "$pkg" >"$dir/$n.log" 2>&1 || echo "$pkg" >"$dir/$n.failed") &
     pids+=($!)
   done < <(fuzz_targets | awk -v f="$filter" '$2 ~ f {print $1}' | sort -u)
   [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}" || true

@@ -98,4 +98,4 @@ start_kafka
 kafka_databases
 kafka_resources
 cd "$ROOT"
-go test -count=1 -v -timeout 5m ./tests/kafka/ 2>&1 | tee "$STATE/logs/kafka.out"
+go test -count=1 -v -timeout 5m $GO_TRIM ./tests/kafka/ 2>&1 | tee "$STATE/logs/kafka.out"

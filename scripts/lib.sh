@@ -8,6 +8,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/.local/bin"
 RUNTIME_DIR="$ROOT/.local/runtime"   # dapr CLI runtimePath: <dir>/.dapr/bin/daprd
 export PATH="$BIN:$PATH:/usr/local/go/bin"
+# GO_TRIM goes on every go build, test and vet of the workspace (apps, tests):
+# without -trimpath a package's build-cache key holds its folder, so a fresh
+# clone at another path compiled the whole workspace again. (The tools'
+# GOWORK=off builds keep their own flags: theirs are in the binary cache.)
+GO_TRIM=-trimpath
 
 step() { printf '\n\033[1m==> %s\033[0m  (%s, +%ss)\n' "$*" "$(date -u +%H:%M:%SZ)" "$SECONDS"; }
 info() { printf '    %s\n' "$*"; }
@@ -261,8 +266,8 @@ build_dapr_cli() {
 # build_apps compiles the three services and the ops console.
 build_apps() {
   step "Building report, reviewer, reward, console"
-  (cd "$ROOT" && for app in report reviewer reward console; do go build -o "$BIN/$app" "./apps/$app" || exit 1; done &&
-    go build -o "$BIN/token" ./apps/kit/cmd/token)
+  (cd "$ROOT" && for app in report reviewer reward console; do go build $GO_TRIM -o "$BIN/$app" "./apps/$app" || exit 1; done &&
+    go build $GO_TRIM -o "$BIN/token" ./apps/kit/cmd/token)
   info "binaries in .local/bin"
 }
 

@@ -31,5 +31,5 @@ infra_up
 sed -i 's|samplingRate: "1"|samplingRate: "0"|' "$GOVERN_DAPR_CONFIG"
 mkdir -p "$ROOT/.local/load/profiles"
 step "Load tool (tests/load), logs in .local/load/logs"
-(cd "$ROOT" && go build -o "$BIN/load" ./tests/load)
+(cd "$ROOT" && go build $GO_TRIM -o "$BIN/load" ./tests/load)
 GOVERN_PPROF_BASE=$PPROF_BASE "$BIN/load" | tee "$ROOT/.local/load/last-run.out"; exit "${PIPESTATUS[0]}"

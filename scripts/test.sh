@@ -45,7 +45,7 @@ if [ "$MODE" = bench ]; then
 fi
 step "Unit tests"
 # shellcheck disable=SC2086
-go test -count=1 -race $MODULES
+go test -count=1 -race $GO_TRIM $MODULES
 step "Simulator: property tests of the verdict domain and a short seeded run"
 (cd "$ROOT/tools/sim" && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./...)
 source "$ROOT/scripts/fuzz.sh" && fuzz_short   # every fuzz target for 2 s
@@ -53,11 +53,11 @@ step "Formatting and go vet"
 unformatted=$(gofmt -l apps tests tools)
 [ -z "$unformatted" ] || die "not gofmt-formatted: $unformatted"
 # shellcheck disable=SC2086
-go vet $MODULES ./tests/...
+go vet $GO_TRIM $MODULES ./tests/...
 observability_tests   # promtool rule tests, dashboards and rules against the metric names
 source "$ROOT/scripts/kube.sh" && manifest_tests   # manifests on a real kube-apiserver; images
 step "End-to-end tests (logs in .local/test/logs)"
 # shellcheck disable=SC2046
-go test -count=1 -v -timeout 20m $(go list ./tests/... | grep -v '/tests/kafka$') 2>&1 | tee "$STATE/logs/e2e.out"
+go test -count=1 -v -timeout 20m $GO_TRIM $(go list ./tests/... | grep -v '/tests/kafka$') 2>&1 | tee "$STATE/logs/e2e.out"
 bash "$ROOT/scripts/kafka.sh"   # after the e2e suite, never beside it
 source "$ROOT/scripts/chaos.sh" && chaos_short   # a short chaos run on its own profile: nothing lost
