@@ -232,7 +232,8 @@ cached_build() {
   "$build" || return 1
   tmp=$(mktemp -d "$cache/.new-XXXXXX")
   for o in "$@"; do cp "$BIN/$o" "$tmp/"; done
-  find "$cache" -maxdepth 1 -name "$1-*" ! -name "$1-$key" -exec rm -rf {} +
+  # The key is 20 characters: "dapr-" must not also match "dapr-injector-".
+  find "$cache" -maxdepth 1 -name "$1-????????????????????" ! -name "$1-$key" -exec rm -rf {} +
   mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"   # another build stored it meanwhile
 }
 
