@@ -12,7 +12,8 @@ ensure_packages
 # the tools only later steps use (Jaeger, kube-apiserver and etcd, the
 # release tool, Dapr's injector, the chaos tool) build beside the runtime and
 # the apps; their later build_* calls find them fresh. A fresh clone has no
-# .local: both lanes link everything (about 140 s one after the other).
+# .local: what the binary cache (cached_build) lacks, both lanes link (all of
+# it took about 140 s one after the other).
 lane=$(mktemp)
 (
   source "$ROOT/scripts/observability.sh" && source "$ROOT/scripts/kube.sh" && source "$ROOT/scripts/chaos.sh" &&
