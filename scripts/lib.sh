@@ -223,18 +223,25 @@ cached_build() {
   } | sha256sum | cut -c1-20)
   local cache=${GOVERN_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/govern/bin}
   dir="$cache/$1-$key"
-  mkdir -p "$BIN" "$cache"
+  mkdir -p "$BIN"
   if (for o in "$@"; do [ -x "$dir/$o" ] || exit 1; done); then
     for o in "$@"; do cp "$dir/$o" "$BIN/$o.tmp" && mv -f "$BIN/$o.tmp" "$BIN/$o"; done
     info "$* from the binary cache (${dir/#$HOME/\~})"
     return 0
   fi
   "$build" || return 1
-  tmp=$(mktemp -d "$cache/.new-XXXXXX")
-  for o in "$@"; do cp "$BIN/$o" "$tmp/"; done
-  # The key is 20 characters: "dapr-" must not also match "dapr-injector-".
-  find "$cache" -maxdepth 1 -name "$1-????????????????????" ! -name "$1-$key" -exec rm -rf {} +
-  mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"   # another build stored it meanwhile
+  # Storing is best effort: an unwritable or full cache only costs the next
+  # clone a build.
+  if mkdir -p "$cache" 2>/dev/null && tmp=$(mktemp -d "$cache/.new-XXXXXX" 2>/dev/null); then
+    if (for o in "$@"; do cp "$BIN/$o" "$tmp/" || exit 1; done); then
+      # The key is 20 characters: "dapr-" must not also match "dapr-injector-".
+      find "$cache" -maxdepth 1 -name "$1-????????????????????" ! -name "$1-$key" -exec rm -rf {} + 2>/dev/null || true
+      mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp" # another build stored it meanwhile
+    else
+      rm -rf "$tmp"
+      info "could not store $* in the binary cache $cache"
+    fi
+  fi
 }
 
 # build_tools builds the pinned Dapr runtime (daprd with the SQLite name
