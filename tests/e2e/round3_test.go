@@ -80,7 +80,10 @@ func messagesMentioning(t testing.TB, topic, s string) int {
 // acknowledged every message (lag 0, nothing pending).
 func waitDrained(t *testing.T, topic string) {
 	t.Helper()
-	eventually(t, topic+" drained", 20*time.Second, func() (bool, string) {
+	// A message an earlier test left in flight (a sidecar or Redis killed
+	// under it) is redelivered after the component's processingTimeout
+	// (30 s) at its next redeliverInterval (10 s): the wait covers that.
+	eventually(t, topic+" drained", 45*time.Second, func() (bool, string) {
 		out := redis(t, "XINFO", "GROUPS", topic)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		groups, drained := 0, true
@@ -167,7 +170,10 @@ func TestSilentJurorIsReplacedAndCaseDecides(t *testing.T) {
 // When substitutes run out, the case closes at max_duration as on_timeout says.
 func TestSubstitutesRunOutAndCaseEscalatesAtMaxDuration(t *testing.T) {
 	ctx := ctxT(t)
-	setPolicy(t, ctx, "review", 3, 2, "2s", "7s", 1, "escalate")
+	// max_duration leaves the substitute's 2 s after a sidecar restart of
+	// up to ~7 s: at 7 s, a restart of 5 s had the substitute's deadline
+	// and the case's fall 0.1 s apart, and the case closed first.
+	setPolicy(t, ctx, "review", 3, 2, "2s", "12s", 1, "escalate")
 	rc, _ := fileReport(t, ctx, "review")
 	jurorsOf(t, ctx, rc.CaseID, 3)
 	// The sidecar dies mid-round; timers and deadlines still hold after restart.
