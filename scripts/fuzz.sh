@@ -18,28 +18,31 @@ fuzz_targets() {
     sed -E 's|^(.*)/[^/]+_fuzz_test\.go:func (Fuzz[A-Za-z0-9_]*)$|./\1 \2|'
 }
 
+# fuzz_bin DIR PKG: where fuzz_build puts PKG's binary (DIR/<pkg with _ for
+# />.test) and the fuzz corpus folder go test keeps for it (<that>.cache).
+fuzz_bin() { local b=${2#./}; echo "$1/${b//\//_}"; }
+
 # fuzz_build DIR REGEX: one fuzz-instrumented test binary per package with a
-# target matching REGEX, DIR/<n>.test, two links at a time (go test -fuzz
-# would link one per target; a short pass spent a third of its time there).
-# DIR/<n>.pkg holds the package's directory and import path.
+# target matching REGEX (fuzz_bin), two links at a time (go test -fuzz would
+# link one per target; a short pass spent a third of its time there).
 fuzz_build() {
-  local dir=$1 filter=$2 n=0 pkg failed=0 pids=()
+  local dir=$1 filter=$2 pkg failed=0 pids=() cache log
+  cache="$(go env GOCACHE)/fuzz"
   while read -r pkg; do
-    n=$((n + 1))
     # Only the builds' own pids: the shell's other children (make test's
     # PostgreSQL, Redis, ...) run for as long as it does.
     if [ ${#pids[@]} -ge 2 ]; then
       wait "${pids[0]}" || true
       pids=("${pids[@]:1}")
     fi
-    (cd "$ROOT" && echo "$pkg $(go list -f '{{.ImportPath}}' "$pkg")" >"$dir/$n.pkg" &&
-      go test -c -fuzz . $GO_TRIM -o "$dir/$n.test" "$pkg" >"$dir/$n.log" 2>&1 || echo "$pkg" >"$dir/$n.failed") &
+    (b=$(fuzz_bin "$dir" "$pkg") && cd "$ROOT" && echo "$cache/$(go list -f '{{.ImportPath}}' "$pkg")" >"$b.cache" &&
+      go test -c -fuzz . $GO_TRIM -o "$b.test" "$pkg" >"$b.log" 2>&1 || echo "$pkg" >"$b.failed") &
     pids+=($!)
   done < <(fuzz_targets | awk -v f="$filter" '$2 ~ f {print $1}' | sort -u)
   [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}" || true
-  for n in "$dir"/*.failed; do
-    [ -e "$n" ] || continue
-    echo "    building the fuzz binary of $(cat "$n") failed:"; sed 's/^/        /' "${n%.failed}.log"
+  for log in "$dir"/*.failed; do
+    [ -e "$log" ] || continue
+    echo "    building the fuzz binary of $(cat "$log") failed:"; sed 's/^/        /' "${log%.failed}.log"
     failed=1
   done
   return "$failed"
@@ -49,14 +52,11 @@ fuzz_build() {
 # fuzz_build in its package's directory (where testdata/fuzz is), with the
 # corpus go test keeps in the build cache; prints its output.
 fuzz_one() {
-  local f dir="" path=""
-  for f in "$4"/*.pkg; do
-    read -r dir path <"$f"
-    [ "$dir" = "$3" ] && break
-  done
+  local b
+  b=$(fuzz_bin "$4" "$3")
   # tr: a failing input may hold NUL bytes, which bash cannot keep in a variable.
-  (cd "$ROOT/$3" && "${f%.pkg}.test" -test.run '^$' -test.fuzz "^${2}\$" -test.fuzztime "$1" -test.paniconexit0 \
-    -test.fuzzcachedir "$(go env GOCACHE)/fuzz/$path" 2>&1 | tr -d '\000'; exit "${PIPESTATUS[0]}")
+  (cd "$ROOT/$3" && "$b.test" -test.run '^$' -test.fuzz "^${2}\$" -test.fuzztime "$1" -test.paniconexit0 \
+    -test.fuzzcachedir "$(cat "$b.cache")" 2>&1 | tr -d '\000'; exit "${PIPESTATUS[0]}")
 }
 
 # fuzz_run FUZZTIME [REGEX]: fuzz each target (matching REGEX) for FUZZTIME.
