@@ -203,7 +203,7 @@ stale() {
 }
 
 # cached_build BUILD SOURCES OUTPUTS...: runs the function BUILD, which puts
-# OUTPUTS into $BIN, unless a copy of them built from the same inputs is in
+# OUTPUTS into $BIN (its callers make it), unless a copy of them built from the same inputs is in
 # the binary cache (GOVERN_BIN_CACHE, default ~/.cache/govern/bin, outside
 # any checkout: a fresh clone finds what an earlier one built). The inputs
 # are the Go version and settings, BUILD's own text (its flags and
@@ -223,7 +223,6 @@ cached_build() {
   } | sha256sum | cut -c1-20)
   local cache=${GOVERN_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/govern/bin}
   dir="$cache/$1-$key"
-  mkdir -p "$BIN"
   if (for o in "$@"; do [ -x "$dir/$o" ] || exit 1; done); then
     for o in "$@"; do cp "$dir/$o" "$BIN/$o.tmp" && mv -f "$BIN/$o.tmp" "$BIN/$o"; done
     info "$* from the binary cache (${dir/#$HOME/\~})"
