@@ -28,14 +28,6 @@ KAFKA_MAX_MESSAGE_BYTES=$(((4 << 20) + (64 << 10)))
 KAFKA_DATABASES="report_kafka reviewer_kafka reward_kafka dapr_state_kafka"
 KAFKA_STATE="$STATE/kafka"
 
-build_kafka() {
-  if stale "$BIN/kafka" "$ROOT/tools/kafka"; then
-    step "Building the Kafka test cluster (tools/kafka, franz-go kfake)"
-    (cd "$ROOT/tools/kafka" && GOWORK=off go build -o "$BIN/kafka" .)
-    touch "$BIN/kafka"
-  fi
-}
-
 start_kafka() {
   local brokers=() i
   for ((i = 0; i < KAFKA_BROKERS; i++)); do brokers+=("127.0.0.1:$((KAFKA_PORT + i))"); done

@@ -243,6 +243,21 @@ cached_build() {
   fi
 }
 
+# build_kafka builds the Kafka wire-protocol test cluster (tools/kafka) that
+# scripts/kafka.sh runs.
+build_kafka() {
+  mkdir -p "$BIN"
+  if stale "$BIN/kafka" "$ROOT/tools/kafka"; then
+    cached_build build_kafka_binary tools/kafka kafka
+    touch "$BIN/kafka"
+  fi
+}
+
+build_kafka_binary() {
+  step "Building the Kafka test cluster (tools/kafka, franz-go kfake)"
+  (cd "$ROOT/tools/kafka" && GOWORK=off go build -o "$BIN/kafka" .)
+}
+
 # build_tools builds the pinned Dapr runtime (daprd with the SQLite name
 # resolver, placement, scheduler) and the dapr CLI, once; later runs reuse them.
 build_tools() {
