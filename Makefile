@@ -7,7 +7,7 @@ run: ## install what is missing, build, start everything, run in the foreground
 stop: ## stop everything `make run` started from this checkout
 	@bash scripts/stop.sh
 
-test: ## the same set-up on its own ports and data; unit and end-to-end tests
+test: ## the same set-up on its own ports and data; unit, fuzz, manifest, end-to-end, Kafka and chaos tests (README)
 	@bash scripts/test.sh
 
 bench: ## end-to-end benchmarks on the test profile (not part of make test)
@@ -19,8 +19,8 @@ load: ## the load tool: each figure beside its bare ceiling, table to docs/BENCH
 sim: ## verdict simulator over the pure domain, one line per policy and scenario: make sim [SEED=1] [CASES=20000]
 	@cd tools/sim && GOWORK=off go run . -seed "$(or $(SEED),1)" -cases "$(or $(CASES),20000)"
 
-unit: ## domain and handler unit tests only (no infrastructure)
-	@go test ./apps/console/... ./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/...
+unit: ## domain and handler unit tests only (no infrastructure; -trimpath like the workspace builds of make run and make test, so they share the build cache)
+	@go test -trimpath ./apps/console/... ./apps/kit/... ./apps/report/... ./apps/reviewer/... ./apps/reward/...
 
 chaos: ## kill -9 / pause every kind of process under load, then check nothing was lost: make chaos [SEEDS="1 2 3"] [DURATION=5m]
 	@bash scripts/chaos.sh
@@ -29,7 +29,7 @@ fuzz: ## fuzz every decoder and parser: make fuzz [FUZZTIME=1m] [TARGET=FuzzRepo
 	@FUZZTIME="$(FUZZTIME)" bash scripts/fuzz.sh "$(TARGET)"
 
 token: ## print a bearer token: make -s token SUB=alice [ROLES=ops]
-	@test -x .local/bin/token || go build -o .local/bin/token ./apps/kit/cmd/token
+	@test -x .local/bin/token || go build -trimpath -o .local/bin/token ./apps/kit/cmd/token
 	@.local/bin/token -sub "$(SUB)" -roles "$(ROLES)"
 
 walkthrough: ## run the README walkthrough against a running `make run`
