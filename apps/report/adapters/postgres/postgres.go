@@ -440,71 +440,85 @@ func (r *Repo) Reporters(ctx context.Context, caseID string, limit int) ([]strin
 // report joining the case also takes: either the report comes first and
 // its reporter, if drawn, is recorded recused here, or the jury comes first
 // and the joining report recuses them (fileReport).
+//
+// It is three round trips and one new version of the case row (the lock,
+// the round's move to voting and the end of its pool wait in one UPDATE;
+// then every seat with its timeline event, and the recused seats, in one
+// batch; then the commit), plus the recusals' records in the rare case a
+// reporter was drawn. It was ten round trips and two versions of the row:
+// each version of an open case writes an entry in most of the table's
+// indexes.
 func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, rel map[string]domain.Reliability, t domain.SeatTimes, substitute bool) ([]string, error) {
 	var recused []string
 	drawnAt := t.DrawnAt
+	kind := app.EventDrawn
+	if substitute {
+		kind = app.EventSubstituted
+	}
 	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE cases SET drawing_until = NULL, pool_wait_at = NULL WHERE id = $1`, caseID); err != nil {
-			return err // also locks the case row
+		// The status it returns is the latest committed: a withdrawal that
+		// committed while this jury was being drawn is seen here, and none
+		// can commit after this lock until this transaction ends.
+		var status string
+		if err := tx.QueryRow(ctx, `UPDATE cases SET drawing_until = NULL, pool_wait_at = NULL,
+				status = CASE WHEN status = 'pending' THEN 'voting' ELSE status END
+			WHERE id = $1 RETURNING status`, caseID).Scan(&status); err != nil {
+			return err
 		}
-		kind := app.EventDrawn
-		if substitute {
-			kind = app.EventSubstituted
-		}
+		var reporters []string // drawn jurors who reported the case
+		b := &pgx.Batch{}
 		for _, j := range jurors {
-			var isReporter bool
 			var up, rej *float64
 			if e, ok := rel[j]; ok {
 				up, rej = &e.Uphold, &e.Reject
 			}
-			err := tx.QueryRow(ctx, `INSERT INTO case_jurors (case_id, juror_id, state, drawn_at, deadline, substitute, recused,
-					reliability_uphold, reliability_reject, wake_at)
-				SELECT $1, $2, CASE WHEN x.reporter THEN 'released' ELSE 'drawn' END, $3, $4, $5, x.reporter, $6, $7, $8
-				FROM (SELECT EXISTS (SELECT 1 FROM reports WHERE case_id = $1 AND reporter_id = $2) AS reporter) x
-				ON CONFLICT DO NOTHING RETURNING recused`, caseID, j, drawnAt, t.Deadline, substitute, up, rej, t.FirstWake()).Scan(&isReporter)
-			if errors.Is(err, pgx.ErrNoRows) {
-				continue // recorded by an earlier attempt
-			}
-			if err != nil {
-				return err
-			}
-			if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: drawnAt, Kind: kind, JurorID: j}); err != nil {
-				return err
-			}
-			if isReporter {
-				if err := recuse(ctx, tx, caseID, j, drawnAt, false); err != nil {
-					return err
-				}
-			}
+			// The seat and its event (recordEvent's insert), the event only
+			// when the seat is new: a seat that exists was recorded, with
+			// its event, by an earlier attempt.
+			b.Queue(`WITH seat AS (
+					INSERT INTO case_jurors (case_id, juror_id, state, drawn_at, deadline, substitute, recused,
+						reliability_uphold, reliability_reject, wake_at)
+					SELECT $1, $2, CASE WHEN x.reporter THEN 'released' ELSE 'drawn' END, $3, $4, $5, x.reporter, $6, $7, $8
+					FROM (SELECT EXISTS (SELECT 1 FROM reports WHERE case_id = $1 AND reporter_id = $2) AS reporter) x
+					ON CONFLICT DO NOTHING RETURNING recused
+				), event AS (
+					INSERT INTO case_events (case_id, at, kind, juror_id, detail) SELECT $1, $3, $9, $2, '' FROM seat
+					ON CONFLICT DO NOTHING
+				)
+				SELECT recused FROM seat`, caseID, j, drawnAt, t.Deadline, substitute, up, rej, t.FirstWake(), kind).
+				QueryRow(func(row pgx.Row) error {
+					var isReporter bool
+					err := row.Scan(&isReporter)
+					if err == nil && isReporter {
+						reporters = append(reporters, j)
+					}
+					return ignoreNoRows(err)
+				})
 		}
-		if _, err := tx.Exec(ctx, `UPDATE cases SET status = 'voting' WHERE id = $1 AND status = 'pending'`, caseID); err != nil {
+		b.Queue(`SELECT juror_id FROM case_jurors WHERE case_id = $1 AND juror_id = ANY($2) AND recused
+			ORDER BY juror_id`, caseID, jurors).Query(func(rows pgx.Rows) error {
+			var err error
+			recused, err = pgx.CollectRows(rows, pgx.RowTo[string])
 			return err
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		for _, j := range reporters {
+			if err := recuse(ctx, tx, caseID, j, drawnAt, false); err != nil {
+				return err
+			}
 		}
 		// A withdrawal that committed while this jury was being drawn
 		// released every seat it saw: release these too.
-		var status string
-		if err := tx.QueryRow(ctx, `SELECT status FROM cases WHERE id = $1`, caseID).Scan(&status); err != nil {
-			return err
-		}
 		if status == domain.StatusWithdrawn {
-			if err := releaseOpenSeats(ctx, tx, caseID); err != nil {
-				return err
-			}
+			return releaseOpenSeats(ctx, tx, caseID)
 		}
-		rows, err := tx.Query(ctx, `SELECT juror_id FROM case_jurors WHERE case_id = $1 AND juror_id = ANY($2) AND recused
-			ORDER BY juror_id`, caseID, jurors)
-		if err != nil {
-			return err
-		}
-		recused, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
+		return nil
 	})
 	return recused, err
 }
 
-// recuse records a juror released for having reported the target: on the
-// timeline, their task's close and, when the round must learn it from an
-// event (tell), the recusal's hand-over to the round.
 func recuse(ctx context.Context, tx pgx.Tx, caseID, jurorID string, now time.Time, tell bool) error {
 	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventRecused, JurorID: jurorID}); err != nil {
 		return err
