@@ -11,9 +11,9 @@ ensure_packages
 # Two lanes: a go build of a big binary is mostly its one-threaded link, so
 # the tools only later steps use (Jaeger, kube-apiserver and etcd, the
 # release tool, Dapr's injector, the chaos tool, the Kafka cluster) build
-# beside the runtime and the apps; their later build_* calls find them fresh. A fresh clone has no
-# .local: what the binary cache (cached_build) lacks, both lanes link (all of
-# it took about 140 s one after the other).
+# beside the runtime and the apps; their later build_* calls find them
+# fresh. A fresh clone has no .local: what the binary cache (cached_build)
+# lacks, both lanes link (all of it took about 140 s one after the other).
 lane=$(mktemp)
 (
   source "$ROOT/scripts/observability.sh" && source "$ROOT/scripts/kube.sh" && source "$ROOT/scripts/chaos.sh" &&

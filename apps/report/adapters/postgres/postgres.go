@@ -519,6 +519,9 @@ func (r *Repo) SaveJury(ctx context.Context, caseID string, jurors []string, rel
 	return recused, err
 }
 
+// recuse records a juror released for having reported the target: on the
+// timeline, their task's close and, when the round must learn it from an
+// event (tell), the recusal's hand-over to the round.
 func recuse(ctx context.Context, tx pgx.Tx, caseID, jurorID string, now time.Time, tell bool) error {
 	if err := recordEvent(ctx, tx, app.Event{CaseID: caseID, At: now, Kind: app.EventRecused, JurorID: jurorID}); err != nil {
 		return err
