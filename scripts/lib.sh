@@ -14,6 +14,15 @@ export PATH="$BIN:$PATH:/usr/local/go/bin"
 # GOWORK=off builds keep their own flags: theirs are in the binary cache.)
 GO_TRIM=-trimpath
 
+# A step line gives the clock and the seconds since the outermost script
+# started: scripts it runs (kafka.sh, test.sh's chaos lane) count from the
+# same start (GOVERN_STEP_T0), so a make test log reads as one timeline.
+if [ -n "${GOVERN_STEP_T0:-}" ]; then
+  SECONDS=$(($(date +%s) - GOVERN_STEP_T0))
+else
+  GOVERN_STEP_T0=$(($(date +%s) - SECONDS))
+  export GOVERN_STEP_T0
+fi
 step() { printf '\n\033[1m==> %s\033[0m  (%s, +%ss)\n' "$*" "$(date -u +%H:%M:%SZ)" "$SECONDS"; }
 info() { printf '    %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
