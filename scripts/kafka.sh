@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The Kafka step of make test: one end-to-end scenario with the pubsub
-# component as pubsub.kafka against a Kafka wire-protocol cluster (kfake,
-# tools/kafka) on loopback, two report replicas in one consumer group, and
+# The Kafka step of make test: end-to-end scenarios (docs/KAFKA.md) with
+# the pubsub component as pubsub.kafka against a Kafka wire-protocol cluster
+# (kfake, tools/kafka) on loopback, two report replicas in one consumer group, and
 # databases of its own. test.sh runs it after the e2e suite, on the same
 # profile's PostgreSQL, placement and scheduler (never beside it: both use
 # app-ids report, reviewer and reward). Run alone, it brings that

@@ -168,25 +168,36 @@ func seedPool(t *testing.T, ctx context.Context, run string, n int) []string {
 // replicas apply it (live configuration).
 func setItemPolicy(t *testing.T, ctx context.Context) {
 	t.Helper()
-	resp, err := plat.As("report", "ops-kafka", "ops").Do(ctx, "PUT", "/v1/policies/item", map[string]any{
+	setPolicy(t, ctx, "item", map[string]any{
 		"jury_size": 3, "quorum": 2, "juror_timeout": "1h", "max_duration": "2h", "max_substitutes": 1, "on_timeout": "undecided"})
+}
+
+// setPolicy sets kind's policy and waits until both report replicas apply
+// it (live configuration): until each lists kind with the policy's
+// jury_size and juror_timeout.
+func setPolicy(t *testing.T, ctx context.Context, kind string, policy map[string]any) {
+	t.Helper()
+	resp, err := plat.As("report", "ops-kafka", "ops").Do(ctx, "PUT", "/v1/policies/"+kind, policy)
 	must(t, resp, err, 200)
+	want := fmt.Sprintf("jury_size %v, juror_timeout %v", policy["jury_size"], policy["juror_timeout"])
 	for _, name := range []string{"report", replica} {
-		eventually(t, name+" applies the item policy", 20*time.Second, func() (bool, string) {
+		eventually(t, name+" applies the "+kind+" policy", 20*time.Second, func() (bool, string) {
 			resp, err := plat.As(name, "ops-kafka", "ops").Do(ctx, "GET", "/v1/policies", nil)
 			if err != nil {
 				return false, err.Error()
 			}
 			var ps struct {
 				Items []struct {
-					Kind     string `json:"kind"`
-					JurySize int    `json:"jury_size"`
+					Kind         string `json:"kind"`
+					JurySize     int    `json:"jury_size"`
+					JurorTimeout string `json:"juror_timeout"`
 				} `json:"items"`
 			}
 			_ = resp.JSON(&ps)
 			for _, p := range ps.Items {
-				if p.Kind == "item" {
-					return p.JurySize == 3, fmt.Sprintf("jury_size %d", p.JurySize)
+				if p.Kind == kind {
+					got := fmt.Sprintf("jury_size %d, juror_timeout %s", p.JurySize, p.JurorTimeout)
+					return got == want, got
 				}
 			}
 			return false, resp.String()
