@@ -14,9 +14,12 @@ import (
 // must draw exactly one substitute, so the timeline reads drawn, then
 // timed_out and substituted three times over, then the last timed_out
 // (about 10 s in), and at max_duration (20 s, room for slow wakes) the case
-// closes undecided with four different jurors. A wake acted on by
-// both replicas would draw two substitutes for one timeout (two seats open
-// at once) and run the substitutes out a timeout early.
+// closes undecided with four different jurors. Acting on one deadline
+// twice would draw two substitutes for one timeout and run them out a
+// timeout early. (Checked by hand: with dueWakesSQL's dedup taken out, so
+// that both replicas wake every due round every second, this still passes:
+// the round acts only on what its database says is due, so the dedup saves
+// the engine's work, not correctness.)
 func TestADueDeadlineIsActedOnOnceWithTwoReportReplicas(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
