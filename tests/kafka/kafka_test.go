@@ -370,21 +370,29 @@ func runRounds(t *testing.T, ctx context.Context, cases, pool []string) []credit
 		}
 	}
 	for _, caseID := range cases {
-		var c map[string]any
-		eventually(t, "case "+caseID+" decided", 30*time.Second, func() (bool, string) {
-			resp, err := plat.As("report", "ops-kafka", "ops").Do(ctx, "GET", "/v1/cases/"+caseID, nil)
-			if err != nil {
-				return false, err.Error()
-			}
-			c = resp.Map()
-			return c["status"] != "pending" && c["status"] != "voting", fmt.Sprint("status ", c["status"])
-		})
+		c := closedCase(t, ctx, caseID, "decided", 30*time.Second)
 		tally, _ := c["tally"].(map[string]any)
 		if c["status"] != "upheld" || tally["uphold"] != float64(2) || tally["reject"] != float64(1) {
 			t.Fatalf("case %s: status %v tally %v, want upheld 2-1", caseID, c["status"], c["tally"])
 		}
 	}
 	return due
+}
+
+// closedCase waits until the case is closed (what: why it should be) and
+// returns it as ops read it (with its timeline).
+func closedCase(t *testing.T, ctx context.Context, caseID, what string, within time.Duration) map[string]any {
+	t.Helper()
+	var c map[string]any
+	eventually(t, "case "+caseID+" "+what, within, func() (bool, string) {
+		resp, err := plat.As("report", "ops-kafka", "ops").Do(ctx, "GET", "/v1/cases/"+caseID, nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		c = resp.Map()
+		return c["status"] != "pending" && c["status"] != "voting", fmt.Sprint("status ", c["status"])
+	})
+	return c
 }
 
 // drawnJury waits until the case is voting and returns its jurors, learned

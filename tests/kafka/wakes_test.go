@@ -37,15 +37,7 @@ func TestADueDeadlineIsActedOnOnceWithTwoReportReplicas(t *testing.T) {
 		t.Fatalf("no case_id in %s", resp)
 	}
 
-	var c map[string]any
-	eventually(t, "case "+caseID+" closed once its substitutes ran out", 60*time.Second, func() (bool, string) {
-		resp, err := plat.As("report", "ops-kafka", "ops").Do(ctx, "GET", "/v1/cases/"+caseID, nil)
-		if err != nil {
-			return false, err.Error()
-		}
-		c = resp.Map()
-		return c["status"] != "pending" && c["status"] != "voting", fmt.Sprint("status ", c["status"])
-	})
+	c := closedCase(t, ctx, caseID, "closed once its substitutes ran out", 60*time.Second)
 	if c["status"] != "undecided" {
 		t.Fatalf("case %s closed %v, want undecided: %v", caseID, c["status"], c["timeline"])
 	}
