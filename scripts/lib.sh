@@ -212,9 +212,10 @@ stale() {
 }
 
 # cached_build BUILD SOURCES OUTPUTS...: runs the function BUILD, which puts
-# OUTPUTS into $BIN (its callers make it), unless a copy of them built from the same inputs is in
-# the binary cache (GOVERN_BIN_CACHE, default ~/.cache/govern/bin, outside
-# any checkout: a fresh clone finds what an earlier one built). The inputs
+# OUTPUTS into $BIN (its callers make it), unless a copy of them built from
+# the same inputs is in the binary cache (GOVERN_BIN_CACHE, default
+# ~/.cache/govern/bin, outside any checkout: a fresh clone finds what an
+# earlier one built). The inputs
 # are the Go version and settings, BUILD's own text (its flags and
 # packages) and the content of every file under SOURCES (paths relative to
 # the checkout: the tool's go.mod, go.sum and wrappers pin everything else).

@@ -20,12 +20,19 @@ lane=$(mktemp)
     build_jaeger && build_kube && build_release && build_injector && build_chaos && build_kafka
 ) >"$lane" 2>&1 &
 lane_pid=$!
+# await_lane PID OUT: waits for a lane run in the background with its
+# output in OUT, prints that output indented, and returns the lane's status.
+await_lane() {
+  local rc=0
+  wait "$1" || rc=$?
+  sed 's/^/  | /' "$2"
+  return "$rc"
+}
 build_tools
 build_apps
 step "Waiting for the tools built beside them"
 lane_rc=0
-wait "$lane_pid" || lane_rc=$?
-sed 's/^/  | /' "$lane"
+await_lane "$lane_pid" "$lane" || lane_rc=$?
 rm -f "$lane"
 [ "$lane_rc" = 0 ] || die "building the test tools failed (above)"
 chaos_pid=
@@ -82,8 +89,6 @@ step "End-to-end tests (logs in .local/test/logs; the chaos run goes on beside t
 go test -count=1 -v -timeout 20m $GO_TRIM $(go list ./tests/... | grep -v '/tests/kafka$') 2>&1 | tee "$STATE/logs/e2e.out"
 bash "$ROOT/scripts/kafka.sh"   # after the e2e suite, never beside it
 step "Waiting for the chaos run beside the e2e suite"
-chaos_rc=0
-wait "$chaos_pid" || chaos_rc=$?
-chaos_pid=
-sed 's/^/  | /' "$chaos_out"
-[ "$chaos_rc" = 0 ] || die "the chaos run failed (above; logs in .local/chaos-logs)"
+lane_pid=$chaos_pid
+chaos_pid=   # waited for here: the EXIT trap has nothing left to stop
+await_lane "$lane_pid" "$chaos_out" || die "the chaos run failed (above; logs in .local/chaos-logs)"
