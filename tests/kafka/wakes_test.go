@@ -48,12 +48,12 @@ func TestADueDeadlineIsActedOnOnceWithTwoReportReplicas(t *testing.T) {
 		ev, _ := e.(map[string]any)
 		kind, _ := ev["event"].(string)
 		switch kind {
-		case "drawn", "substituted", "timed_out":
-			seq = append(seq, kind)
-		}
-		if kind == "drawn" || kind == "substituted" {
+		case "drawn", "substituted":
 			id, _ := ev["juror_id"].(string)
 			jurors[id] = true
+			seq = append(seq, kind)
+		case "timed_out":
+			seq = append(seq, kind)
 		}
 	}
 	want := "drawn timed_out substituted timed_out substituted timed_out substituted timed_out"
