@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"sync"
@@ -129,26 +130,15 @@ const probeEffect = "load.probe"
 // database's server, drained by a kit relay with the report app's settings
 // (kit's pool size, lease 15 s, the relay's default workers and poll).
 func (l *load) bareOutboxHold(ctx context.Context, n int, rate float64) (*Hist, error) {
-	u, err := url.Parse(l.plat.DatabaseURL("report"))
-	if err != nil {
-		return nil, err
-	}
-	u.Path = "/load_outbox_probe_" + l.run
-	dsn := u.String()
 	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	// kit's migrations make the outbox table; the scratch set has nothing
 	// of its own.
 	scratch := fstest.MapFS{"00001_scratch.sql": {Data: []byte("-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 1;\n")}}
-	if err := pg.Migrate(ctx, quiet, dsn, scratch); err != nil {
-		return nil, fmt.Errorf("scratch database: %w", err)
+	dsn, drop, err := l.scratchDatabase(ctx, "load_outbox_probe_", scratch)
+	if err != nil {
+		return nil, err
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := l.report.Exec(dctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{u.Path[1:]}.Sanitize()+" WITH (FORCE)"); err != nil {
-			logf("credit: drop the scratch database: %v", err)
-		}
-	}()
+	defer drop()
 	db, err := pg.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
@@ -191,6 +181,29 @@ func (l *load) bareOutboxHold(ctx context.Context, n int, rate float64) (*Hist, 
 		return nil, err
 	}
 	return log.holds(), nil
+}
+
+// scratchDatabase makes a database named prefix + the run's id on the
+// report database's server, with kit's migrations and then migrations, and
+// returns its URL and a drop for when the figure is taken.
+func (l *load) scratchDatabase(ctx context.Context, prefix string, migrations fs.FS) (string, func(), error) {
+	u, err := url.Parse(l.plat.DatabaseURL("report"))
+	if err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + prefix + l.run
+	dsn := u.String()
+	if err := pg.Migrate(ctx, slog.New(slog.NewJSONHandler(io.Discard, nil)), dsn, migrations); err != nil {
+		return "", nil, fmt.Errorf("scratch database %s: %w", u.Path[1:], err)
+	}
+	drop := func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := l.report.Exec(dctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{u.Path[1:]}.Sanitize()+" WITH (FORCE)"); err != nil {
+			logf("drop the scratch database %s: %v", u.Path[1:], err)
+		}
+	}
+	return dsn, drop, nil
 }
 
 // creditRow waits for the credits of every decided case, then measures the
