@@ -116,7 +116,8 @@ func (l *load) filerGroups(ctx context.Context) (reports, groups, seconds float6
 }
 
 // noteGroups notes the filers' mean group and transaction time since
-// before, a filerGroups reading (only reads it when what is "").
+// before (an earlier reading) under the name what, and returns the new
+// reading; with what "" it only takes the reading.
 func (l *load) noteGroups(ctx context.Context, what string, before [3]float64) [3]float64 {
 	r, g, sec, err := l.filerGroups(ctx)
 	if err != nil {
